@@ -1,0 +1,55 @@
+# Every target that needs Python builds .venv itself, so a fresh clone needs nothing by hand.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: help venv system-deps test lint typecheck pytest demo bench clean
+
+help:
+	@echo "make demo   run a proactive session (embedded emulator unless AZURE_VOICELIVE_ENDPOINT is set)"
+	@echo "make test   lint, format check, mypy --strict and the whole test suite"
+	@echo "make bench  benchmarks against the bare SDK loop; writes benchmarks/results/ and docs/performance.md"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+venv: $(STAMP)
+
+# PortAudio is a system library: install it when we can (root, apt), otherwise the
+# real-device tests skip and say why.
+system-deps:
+	@if ldconfig -p 2>/dev/null | grep -q libportaudio.so.2; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing libportaudio2 (apt-get)"; \
+		(apt-get install -y -qq libportaudio2 >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq libportaudio2 >/dev/null 2>&1)) || \
+		echo "warning: could not install libportaudio2; real-device tests will skip"; \
+	else echo "note: libportaudio2 missing and not root; real-device tests will skip"; fi
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy --strict voicelive_proactive
+
+pytest: venv system-deps
+	$(BIN)/pytest -W error
+
+test: lint typecheck pytest
+
+demo: venv
+	$(BIN)/voicelive-proactive demo
+
+bench: venv system-deps
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

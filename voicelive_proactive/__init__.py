@@ -1,0 +1,81 @@
+"""voicelive-proactive: make an Azure AI Voice Live agent speak first, exactly once.
+
+The public API lives here; submodules are implementation detail unless documented.
+"""
+
+from ._version import __version__
+from .audio import AudioIO, NullAudioIO, SounddeviceAudioIO, WavAudioIO
+from .endpoint import check_endpoint
+from .errors import (
+    AudioUnavailableError,
+    ConfigurationError,
+    ControlCharacterError,
+    EmptyGreetingError,
+    GreetingConfigError,
+    GreetingFailedError,
+    GreetingRenderError,
+    GreetingTooLongError,
+    InsecureEndpointError,
+    MissingContextFieldError,
+    ProactiveError,
+    TemplateError,
+)
+from .greetings import (
+    MAX_CONTEXT_VALUE_CHARS,
+    MAX_GREETING_CHARS,
+    CallableGreeting,
+    FallbackGreeting,
+    Greeting,
+    GreetingContext,
+    GreetingMode,
+    GreetingStrategy,
+    LLMGreeting,
+    RandomGreeting,
+    StaticGreeting,
+    StrategyLike,
+    TemplateGreeting,
+)
+from .guard import GuardLike, OnceGuard
+from .outcome import GreetingMetrics, GreetingOutcome, GreetingStatus
+from .session import DEFAULT, ProactiveSession
+
+__all__ = [
+    "DEFAULT",
+    "MAX_CONTEXT_VALUE_CHARS",
+    "MAX_GREETING_CHARS",
+    "AudioIO",
+    "AudioUnavailableError",
+    "CallableGreeting",
+    "ConfigurationError",
+    "ControlCharacterError",
+    "EmptyGreetingError",
+    "FallbackGreeting",
+    "Greeting",
+    "GreetingConfigError",
+    "GreetingContext",
+    "GreetingFailedError",
+    "GreetingMetrics",
+    "GreetingMode",
+    "GreetingOutcome",
+    "GreetingRenderError",
+    "GreetingStatus",
+    "GreetingStrategy",
+    "GreetingTooLongError",
+    "GuardLike",
+    "InsecureEndpointError",
+    "LLMGreeting",
+    "MissingContextFieldError",
+    "NullAudioIO",
+    "OnceGuard",
+    "ProactiveError",
+    "ProactiveSession",
+    "RandomGreeting",
+    "SounddeviceAudioIO",
+    "StaticGreeting",
+    "StrategyLike",
+    "TemplateError",
+    "TemplateGreeting",
+    "WavAudioIO",
+    "__version__",
+    "check_endpoint",
+]

@@ -1,0 +1,78 @@
+"""The library's exception hierarchy.
+
+Every error a user can trigger is a subclass of :class:`ProactiveError`, and its message says
+what to do about it. Configuration errors also subclass :class:`ValueError`, so code that
+already catches ``ValueError`` around construction keeps working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AudioUnavailableError",
+    "ConfigurationError",
+    "ControlCharacterError",
+    "EmptyGreetingError",
+    "GreetingConfigError",
+    "GreetingFailedError",
+    "GreetingRenderError",
+    "GreetingTooLongError",
+    "InsecureEndpointError",
+    "MissingContextFieldError",
+    "ProactiveError",
+    "TemplateError",
+]
+
+
+class ProactiveError(Exception):
+    """Base class of every error raised by voicelive-proactive."""
+
+
+class ConfigurationError(ProactiveError, ValueError):
+    """A value passed to the library cannot work; the message says what to change."""
+
+
+class GreetingConfigError(ConfigurationError):
+    """A greeting strategy was built with text it can never send."""
+
+
+class EmptyGreetingError(GreetingConfigError):
+    """The text is empty or only whitespace, or a list of choices is empty."""
+
+
+class GreetingTooLongError(GreetingConfigError):
+    """The text is longer than the documented maximum."""
+
+
+class ControlCharacterError(GreetingConfigError):
+    """The text holds a control character that would reach the wire or the TTS voice."""
+
+
+class TemplateError(GreetingConfigError):
+    """A template is malformed or uses more than plain ``{field}`` placeholders."""
+
+
+class MissingContextFieldError(GreetingConfigError, KeyError):
+    """A template needs a context field the session was not given."""
+
+    def __init__(self, message: str, *, fields: frozenset[str]) -> None:
+        super().__init__(message)
+        self.fields = fields
+
+    def __str__(self) -> str:  # KeyError would wrap the message in quotes
+        return str(self.args[0])
+
+
+class GreetingRenderError(ProactiveError):
+    """A strategy failed to produce a greeting at render time."""
+
+
+class GreetingFailedError(ProactiveError):
+    """The greeting could not be delivered (raised only when the app opts in)."""
+
+
+class AudioUnavailableError(ProactiveError, RuntimeError):
+    """The default sound device cannot be used (PortAudio or the device is missing)."""
+
+
+class InsecureEndpointError(ConfigurationError):
+    """A plain ``ws://``/``http://`` endpoint was given for a host that is not loopback."""

@@ -1,0 +1,63 @@
+"""``OnceGuard``: the single yes that makes a greeting happen at most once."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Awaitable
+from typing import Protocol, runtime_checkable
+
+__all__ = ["GuardLike", "OnceGuard"]
+
+
+@runtime_checkable
+class GuardLike(Protocol):
+    """What a session needs from a guard.
+
+    This is the seam for a shared backend (one greeting per caller across processes, say):
+    ``try_acquire`` may return ``bool`` or an awaitable of ``bool``.
+    """
+
+    def try_acquire(self) -> bool | Awaitable[bool]:
+        """Return True to exactly one caller, ever (until reset); False to all others."""
+        ...
+
+
+class OnceGuard:
+    """Says yes exactly once, whichever thread or task asks first.
+
+    >>> guard = OnceGuard()
+    >>> guard.try_acquire(), guard.try_acquire()
+    (True, False)
+
+    Share one guard between sessions to greet once across them (for example, one greeting
+    per phone call even when the call reconnects).
+    """
+
+    __slots__ = ("_done", "_lock")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._done = False
+
+    def try_acquire(self) -> bool:
+        """Return True the first time it is called, False ever after (until :meth:`reset`)."""
+        # The lock makes check-and-set atomic across threads; without it two threads can
+        # both read False before either writes True.
+        with self._lock:
+            if self._done:
+                return False
+            self._done = True
+            return True
+
+    @property
+    def done(self) -> bool:
+        """Whether the guard has said yes."""
+        return self._done
+
+    def reset(self) -> None:
+        """Allow one more acquisition (for example, at the start of a new conversation)."""
+        with self._lock:
+            self._done = False
+
+    def __repr__(self) -> str:
+        return f"OnceGuard(done={self._done})"
