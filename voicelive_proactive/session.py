@@ -187,17 +187,6 @@ class ProactiveSession:
         self.mic_frames_dropped = 0
         """Microphone blocks dropped because the connection could not keep up."""
 
-        self._handlers: dict[str, Callable[[Any], Awaitable[None] | None]] = {
-            "session.created": self._on_session_created,
-            "session.updated": self._on_session_updated,
-            "response.created": self._on_response_created,
-            "response.output_item.added": self._on_output_item_added,
-            "response.audio.delta": self._on_audio_delta,
-            "response.done": self._on_response_done,
-            "input_audio_buffer.speech_started": self._on_speech_started,
-            "error": self._on_error,
-        }
-
     # ------------------------------------------------------------------ public state
 
     @property
@@ -240,13 +229,13 @@ class ProactiveSession:
             event_type = event["type"]  # SDK models are mappings; this skips the slow getattr
         except (TypeError, KeyError):
             event_type = getattr(event, "type", None)
-        handler = self._handlers.get(event_type)
+        handler = _HANDLERS.get(event_type)
         if handler is None:
             return
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
         try:
-            result = handler(event)
+            result = handler(self, event)
             if result is not None:
                 await result
         except GreetingFailedError:
@@ -672,6 +661,19 @@ class ProactiveSession:
             raise RuntimeError(
                 "This ProactiveSession is closed; create a new one for a new connection."
             )
+
+
+# One table for every session: dispatch is a dict lookup and costs no memory per session.
+_HANDLERS: dict[str, Callable[[ProactiveSession, Any], Awaitable[None] | None]] = {
+    "session.created": ProactiveSession._on_session_created,
+    "session.updated": ProactiveSession._on_session_updated,
+    "response.created": ProactiveSession._on_response_created,
+    "response.output_item.added": ProactiveSession._on_output_item_added,
+    "response.audio.delta": ProactiveSession._on_audio_delta,
+    "response.done": ProactiveSession._on_response_done,
+    "input_audio_buffer.speech_started": ProactiveSession._on_speech_started,
+    "error": ProactiveSession._on_error,
+}
 
 
 def _session_id(event: Any) -> str | None:
