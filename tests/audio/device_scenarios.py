@@ -1,0 +1,262 @@
+"""Drive ``SounddeviceAudioIO`` through PortAudio and ALSA in a fresh process.
+
+Run as ``python device_scenarios.py SCENARIO OUTDIR [JSON_PARAMS]`` with ``HOME`` pointing at
+a directory whose ``.asoundrc`` makes the default ALSA device an ``asym`` of a ``file``
+playback PCM (writing to the FIFO ``$HOME/speaker.fifo``) and a ``null`` capture PCM.
+PortAudio reads the ALSA configuration once, when ``sounddevice`` is imported, which is why
+every scenario gets its own process.
+
+The FIFO is the trick that turns the file device into a sound card: ALSA's ``null`` slave
+never blocks, so on its own the file device would swallow audio as fast as the callback
+can produce it. :class:`Speaker` reads the FIFO at a fixed rate (``speed`` times real time)
+and the small pipe buffer blocks the writer in between, so playback is paced by the reader
+the way a DAC paces a real device. ``Speaker.position`` is what the listener has heard.
+
+Each scenario prints one JSON object on stdout and leaves raw PCM files in OUTDIR.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import os
+import random
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+F_SETPIPE_SZ = 1031  # from <linux/fcntl.h>; not exposed by Python 3.10's fcntl
+F_GETPIPE_SZ = 1032
+RATE = 48_000  # bytes per second of 24 kHz mono PCM16
+
+
+class Speaker:
+    """Read the ALSA file device's FIFO at ``speed`` x real time, like a DAC."""
+
+    def __init__(self, path: Path, speed: float, *, paused: bool = False) -> None:
+        self.speed = speed
+        self._playing = threading.Event()
+        if not paused:
+            self._playing.set()
+        self.data = bytearray()
+        self._fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # no writer needed yet
+        fcntl.fcntl(self._fd, F_SETPIPE_SZ, 4096)  # the smallest pipe Linux allows
+        self.pipe_bytes = fcntl.fcntl(self._fd, F_GETPIPE_SZ)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    @property
+    def position(self) -> int:
+        return len(self.data)
+
+    def _read(self, n: int) -> int:
+        try:
+            chunk = os.read(self._fd, n)
+        except BlockingIOError:  # a writer is there but has nothing for us yet
+            return 0
+        self.data += chunk
+        return len(chunk)
+
+    def _run(self) -> None:
+        start: float | None = None
+        first = 0
+        self._playing.wait()
+        while not self._stop.is_set():
+            if start is None:  # the clock starts with the first sample
+                first = self._read(65536)
+                if first:
+                    start = time.monotonic()
+            else:
+                due = first + int((time.monotonic() - start) * RATE * self.speed)
+                if due > len(self.data):
+                    self._read(min(due - len(self.data), 65536))
+            time.sleep(0.001)
+
+    def resume(self) -> None:
+        """Start reading. Until then the FIFO fills up and blocks PortAudio's writes."""
+        self._playing.set()
+
+    def stop(self) -> bytes:
+        self._stop.set()
+        self._playing.set()
+        self._thread.join()
+        while self._read(65536):  # whatever the device still holds
+            pass
+        os.close(self._fd)
+        return bytes(self.data)
+
+
+def pcm(seconds: float, seed: int) -> bytes:
+    """Random int16 samples, none of them zero.
+
+    Random data makes any misaligned, lost or repeated byte show up as a mismatch, and
+    with no zero sample in it, the silence a device plays on underrun can be told apart.
+    """
+    import numpy as np
+
+    samples = np.frombuffer(random.Random(seed).randbytes(int(seconds * RATE)), "<i2").copy()
+    samples[samples == 0] = 1
+    return bytes(samples.tobytes())
+
+
+def speaker(speed: float, *, paused: bool = False) -> Speaker:
+    return Speaker(Path(os.environ["HOME"]) / "speaker.fifo", speed, paused=paused)
+
+
+def counters(audio: Any) -> dict[str, Any]:
+    return {
+        "played_bytes": audio.played_bytes,
+        "pending_bytes": audio.pending_bytes,
+        "skipped_bytes": audio.skipped_bytes,
+        "stale_bytes": audio.stale_bytes,
+        "callback_errors": audio.callback_errors,
+    }
+
+
+def scenario_probe(out: Path, params: dict[str, Any]) -> dict[str, Any]:
+    import sounddevice as sd
+
+    return {
+        "devices": [dict(d) for d in sd.query_devices()],
+        "default": list(sd.default.device),
+    }
+
+
+def scenario_play(out: Path, params: dict[str, Any]) -> dict[str, Any]:
+    from voicelive_proactive.audio import SounddeviceAudioIO
+
+    clip = pcm(params["seconds"], seed=1)
+    # Paused while queueing: meanwhile the device takes only what fits in its buffers.
+    listener = speaker(params["speed"], paused=True)
+    audio = SounddeviceAudioIO(device=params.get("device"), capture=False)
+    chunk = params["chunk_bytes"]  # odd sizes exercise the dangling-byte carry
+    for i in range(0, len(clip), chunk):
+        audio.queue_audio(clip[i : i + chunk])
+    listener.resume()
+    played = audio.wait_until_played(timeout=20)
+    result = {"drained": played, "latency": audio.output_latency, **counters(audio)}
+    time.sleep(0.05)
+    audio.close()
+    audio.close()  # idempotent
+    audio.queue_audio(b"\x01\x00" * 10)  # ignored once closed
+    result["played_after_close"] = audio.played_bytes
+    (out / "clip.raw").write_bytes(clip)
+    (out / "speaker.raw").write_bytes(listener.stop())
+    result["pipe_bytes"] = listener.pipe_bytes
+    return result
+
+
+def scenario_skip(out: Path, params: dict[str, Any]) -> dict[str, Any]:
+    from voicelive_proactive.audio import SounddeviceAudioIO
+
+    clip, after = pcm(params["seconds"], seed=2), pcm(0.2, seed=3)
+    listener = speaker(params["speed"], paused=True)
+    audio = SounddeviceAudioIO(block_ms=params["block_ms"], capture=False)
+    generation = audio.generation
+    for i in range(0, len(clip), 2400):  # 50 ms deltas, as Voice Live sends them
+        audio.queue_audio(clip[i : i + 2400], generation=generation)
+    listener.resume()
+    time.sleep(params["skip_after"])
+    heard = listener.position  # what the listener had heard when the user barged in
+    dropped = audio.skip_pending_audio()
+    played = audio.played_bytes  # the buffer is empty now, so this cannot move
+    audio.queue_audio(clip[:2400], generation=generation)  # a late chunk of the old response
+    audio.queue_audio(after, generation=audio.generation)  # the next response plays
+    drained = asyncio.run(audio.drain(timeout=20))
+    result = {
+        "heard_at_skip": heard,
+        "dropped": dropped,
+        "played_at_skip": played,
+        "drained": drained,
+        "latency": audio.output_latency,
+        "block_bytes": params["block_ms"] * 48,
+        **counters(audio),
+    }
+    time.sleep(0.05)
+    audio.close()
+    (out / "clip.raw").write_bytes(clip)
+    (out / "after.raw").write_bytes(after)
+    (out / "speaker.raw").write_bytes(listener.stop())
+    result["pipe_bytes"] = listener.pipe_bytes
+    return result
+
+
+def scenario_capture(out: Path, params: dict[str, Any]) -> dict[str, Any]:
+    from voicelive_proactive.audio import SounddeviceAudioIO
+
+    frames: list[bytes] = []
+    calls = 0
+
+    def on_frame(block: bytes) -> None:
+        nonlocal calls
+        calls += 1
+        if calls <= 2:
+            raise RuntimeError("a consumer bug")  # must not stop the microphone
+        if len(frames) < 50:
+            frames.append(block)
+
+    listener = speaker(50.0)
+    with SounddeviceAudioIO("default", capture_device="default") as audio:
+        audio.start_capture(on_frame)
+        audio.start_capture(on_frame)  # a no-op
+        deadline = time.monotonic() + 5
+        while len(frames) < 50 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        capturing = audio.capturing
+    listener.stop()
+    return {
+        "capturing": capturing,
+        "closed": audio.closed,
+        "sizes": sorted({len(f) for f in frames}),
+        "frames": len(frames),
+        "capture_errors": audio.capture_errors,
+        "captured_frames": audio.captured_frames,
+    }
+
+
+def scenario_errors(out: Path, params: dict[str, Any]) -> dict[str, Any]:
+    from voicelive_proactive.audio import SounddeviceAudioIO
+    from voicelive_proactive.errors import AudioUnavailableError
+
+    listener = speaker(50.0)  # opening the FIFO for writing blocks until someone reads it
+    result: dict[str, Any] = {}
+    bad: dict[str, dict[str, Any]] = {
+        "bad_name": {"device": "no-such-speaker"},
+        "bad_index": {"device": 99},
+        "bad_capture": {"capture_device": "no-such-mic"},
+    }
+    for label, kwargs in bad.items():
+        try:
+            SounddeviceAudioIO(**kwargs).close()
+        except AudioUnavailableError as exc:
+            result[label] = str(exc)
+    import sounddevice as sd
+
+    index = next(d["index"] for d in sd.query_devices() if d["name"] == "default")
+    by_index = SounddeviceAudioIO(index, capture_device=index)
+    result["by_index"] = by_index.device_name
+    by_index.close()
+    by_name = SounddeviceAudioIO("default", capture=False)
+    result["by_name"] = by_name.device_name
+    by_name.close()
+    try:
+        by_name.start_capture(lambda block: None)
+    except AudioUnavailableError as exc:
+        result["capture_after_close"] = str(exc)
+    listener.stop()
+    return result
+
+
+def main() -> None:
+    name, out = sys.argv[1], Path(sys.argv[2])
+    params = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
+    result = globals()[f"scenario_{name}"](out, params)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

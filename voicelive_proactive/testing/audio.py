@@ -1,0 +1,196 @@
+"""``MemoryAudioIO``: an in-memory ``AudioIO`` with a playback clock you move by hand."""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+
+from voicelive_proactive.audio.base import BYTES_PER_MS, FrameCallback
+from voicelive_proactive.errors import AudioUnavailableError
+
+__all__ = ["MemoryAudioIO"]
+
+
+class MemoryAudioIO:
+    """An ``AudioIO`` that keeps everything in memory, for tests.
+
+    Playback model: queued audio stays *pending* until the test "plays" it with
+    :meth:`play` or :meth:`play_all`, the way a sound card would over time. Barge-in
+    (:meth:`skip_pending_audio`) drops exactly the pending audio and returns its size. So:
+
+    * :attr:`played` holds the bytes played so far, in order;
+    * :attr:`pending` holds the bytes queued and not yet played;
+    * :attr:`queued` is ``played + pending``: everything queued minus what was skipped.
+
+    Microphone: :meth:`feed` delivers PCM16 to the ``on_frame`` given to
+    :meth:`start_capture`, split into ``block_ms`` blocks (the last may be shorter), on the
+    caller's thread. Audio fed before capture starts is kept and delivered when it starts.
+    Errors raised by ``on_frame`` propagate to the caller of :meth:`feed`, so they fail
+    the test.
+
+    Like the real backends, :meth:`skip_pending_audio` bumps :attr:`generation`, and
+    :meth:`queue_audio` drops a chunk stamped with an older one. After :meth:`close`,
+    queued audio is ignored. All methods are thread-safe.
+    """
+
+    def __init__(self, *, block_ms: int = 20) -> None:
+        if isinstance(block_ms, bool) or not isinstance(block_ms, int) or block_ms <= 0:
+            raise ValueError(f"block_ms must be a positive int, not {block_ms!r}")
+        self.block_bytes = block_ms * BYTES_PER_MS
+        self._lock = threading.Lock()
+        self._played = bytearray()
+        self._pending = bytearray()
+        self._mic_backlog: list[bytes] = []
+        self._on_frame: FrameCallback | None = None
+        self.skip_count = 0
+        """Times :meth:`skip_pending_audio` was called."""
+        self.skipped_bytes = 0
+        """Bytes dropped by :meth:`skip_pending_audio`, in total."""
+        self.stale_bytes = 0
+        """Bytes dropped by :meth:`queue_audio` because their generation was stale."""
+        self.generation = 0
+        """Bumped by every :meth:`skip_pending_audio`."""
+        self.closed = False
+        """Whether :meth:`close` was called."""
+
+    # -- playback -------------------------------------------------------------------------
+
+    def queue_audio(self, pcm: bytes, *, generation: int | None = None) -> None:
+        """Append ``pcm`` to the pending audio."""
+        with self._lock:
+            if self.closed:
+                return
+            if generation is not None and generation != self.generation:
+                self.stale_bytes += len(pcm)
+                return
+            self._pending += pcm
+
+    def skip_pending_audio(self) -> int:
+        """Drop the pending audio; return how many bytes that was."""
+        with self._lock:
+            dropped = len(self._pending)
+            self._pending.clear()
+            self.skip_count += 1
+            self.skipped_bytes += dropped
+            self.generation += 1
+        return dropped
+
+    def play(self, n_bytes: int) -> bytes:
+        """Play up to ``n_bytes`` of the pending audio; return the bytes played."""
+        if n_bytes < 0:
+            raise ValueError(f"n_bytes must be >= 0, not {n_bytes}")
+        with self._lock:
+            chunk = bytes(self._pending[:n_bytes])
+            del self._pending[:n_bytes]
+            self._played += chunk
+        return chunk
+
+    def play_ms(self, ms: int) -> bytes:
+        """Play up to ``ms`` milliseconds of the pending audio; return the bytes played."""
+        return self.play(ms * BYTES_PER_MS)
+
+    def play_all(self) -> bytes:
+        """Play all the pending audio; return the bytes played."""
+        with self._lock:
+            chunk = bytes(self._pending)
+            self._pending.clear()
+            self._played += chunk
+        return chunk
+
+    @property
+    def queued(self) -> bytes:
+        """Everything queued so far, minus what was skipped (``played + pending``)."""
+        with self._lock:
+            return bytes(self._played + self._pending)
+
+    @property
+    def played(self) -> bytes:
+        """The audio played so far."""
+        with self._lock:
+            return bytes(self._played)
+
+    @property
+    def pending(self) -> bytes:
+        """The audio queued and not yet played."""
+        with self._lock:
+            return bytes(self._pending)
+
+    @property
+    def played_bytes(self) -> int:
+        return len(self._played)
+
+    @property
+    def pending_bytes(self) -> int:
+        return len(self._pending)
+
+    # -- microphone -----------------------------------------------------------------------
+
+    def start_capture(self, on_frame: FrameCallback) -> None:
+        """Deliver audio passed to :meth:`feed` (including earlier feeds) to ``on_frame``.
+
+        A second call is a no-op.
+        """
+        with self._lock:
+            if self.closed:
+                raise AudioUnavailableError("this MemoryAudioIO is closed; create a new one")
+            if self._on_frame is not None:
+                return
+            self._on_frame = on_frame
+            backlog, self._mic_backlog = self._mic_backlog, []
+        for block in backlog:
+            on_frame(block)
+
+    def feed(self, pcm: bytes) -> int:
+        """Act as the microphone: deliver ``pcm`` in ``block_ms`` blocks; return the count.
+
+        Before :meth:`start_capture` the blocks are kept (and 0 is returned); after
+        :meth:`close` they are ignored.
+        """
+        if len(pcm) % 2:
+            raise ValueError(f"PCM16 has an even number of bytes, got {len(pcm)}")
+        size = self.block_bytes
+        blocks = [bytes(pcm[i : i + size]) for i in range(0, len(pcm), size)]
+        with self._lock:
+            if self.closed:
+                return 0
+            on_frame = self._on_frame
+            if on_frame is None:
+                self._mic_backlog.extend(blocks)
+                return 0
+        for block in blocks:
+            on_frame(block)
+        return len(blocks)
+
+    def feed_silence(self, ms: int) -> int:
+        """Feed ``ms`` milliseconds of silence; return the blocks delivered."""
+        return self.feed(bytes(ms * BYTES_PER_MS))
+
+    @property
+    def capturing(self) -> bool:
+        """Whether :meth:`start_capture` was called (and :meth:`close` was not)."""
+        return self._on_frame is not None and not self.closed
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop capture; queued audio is ignored from now on. Safe to call twice."""
+        with self._lock:
+            self.closed = True
+            self._mic_backlog.clear()
+
+    def __enter__(self) -> MemoryAudioIO:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"MemoryAudioIO(played={len(self._played)}B, pending={len(self._pending)}B, "
+            f"skip_count={self.skip_count}, capturing={self.capturing}, closed={self.closed})"
+        )
