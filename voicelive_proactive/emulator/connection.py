@@ -1,0 +1,597 @@
+"""One client connection: reads client events in order and answers as Voice Live does."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from .conversation import Conversation, item_problem
+from .events import (
+    INVALID_REQUEST,
+    SERVER_ERROR,
+    ConnectionGone,
+    Ids,
+    clone,
+    error_body,
+    message_item,
+)
+from .faults import Faults
+from .input_audio import InputAudioBuffer
+from .model import estimate_tokens, reply_text
+from .responses import ActiveResponse, ResponsePlan, pre_generated_text
+from .session_config import (
+    PRE_GENERATED_MIN_VERSION,
+    default_session,
+    merge_session,
+    parse_api_version,
+    session_problem,
+)
+from .speech import SpeechCache
+from .vad import SpeechStarted, VadEvent
+from .voice import MAX_TEXT_CHARS
+
+__all__ = ["EmulatedConnection"]
+
+log = logging.getLogger(__name__)
+
+_MIN_COMMIT_MS = 100.0
+Handler = Callable[[dict[str, Any], "str | None"], Awaitable[None]]
+
+
+def _encode(event: dict[str, Any]) -> str:
+    if event["type"] != "response.audio.delta":
+        return json.dumps(event, separators=(",", ":"))
+    # Base64 needs no JSON escaping: splicing the chunk in spares the encoder from
+    # scanning ~6 KB per event, the emulator's hottest path under load.
+    head = {key: value for key, value in event.items() if key != "delta"}
+    return f'{json.dumps(head, separators=(",", ":"))[:-1]},"delta":"{event["delta"]}"}}'
+
+
+@dataclass(frozen=True, slots=True)
+class _Truncation:
+    item_id: str
+    content_index: int
+    end_ms: int
+    audio_ms: int
+
+
+class EmulatedConnection:
+    """A client's session. ``received``/``sent`` hold the wire dicts, in order."""
+
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        *,
+        abort: Callable[[], None],
+        api_version: str,
+        model: str | None,
+        faults: Faults,
+        pace: Callable[[], float],
+        speech: SpeechCache,
+        record: bool,
+        notify: Callable[[], None],
+    ) -> None:
+        self._ids = Ids()
+        self.session_id = self._ids.new("sess")
+        self.api_version = api_version
+        self.faults = faults
+        self.session: dict[str, Any] = default_session(self.session_id, model)
+        self.conversation = Conversation()
+        self.received: list[dict[str, Any]] = []
+        self.sent: list[dict[str, Any]] = []
+        self.closed = False
+        self._ws = ws
+        self._abort = abort
+        self._pace = pace
+        self._speech = speech
+        self._record = record
+        self._notify = notify
+        self._gone = False
+        self._events_sent = 0
+        self._responses_requested = 0
+        self._response: ActiveResponse | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._finished = asyncio.Event()
+        self._input = InputAudioBuffer()
+        self._configure_vad()
+        self._handlers: dict[str, Handler] = {
+            "session.update": self._on_session_update,
+            "response.create": self._on_response_create,
+            "response.cancel": self._on_response_cancel,
+            "conversation.item.create": self._on_item_create,
+            "conversation.item.truncate": self._on_item_truncate,
+            "conversation.item.delete": self._on_item_delete,
+            "conversation.item.retrieve": self._on_item_retrieve,
+            "input_audio_buffer.append": self._on_audio_append,
+            "input_audio_buffer.commit": self._on_audio_commit,
+            "input_audio_buffer.clear": self._on_audio_clear,
+            "output_audio_buffer.clear": self._on_output_clear,
+        }
+
+    def __repr__(self) -> str:
+        return f"EmulatedConnection(session_id={self.session_id!r}, closed={self.closed})"
+
+    @property
+    def active_response_id(self) -> str | None:
+        return self._response.id if self._response is not None else None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve until the client leaves, the emulator stops, or a fault drops the socket."""
+        try:
+            await self._send("session.created", {"session": clone(self.session)})
+            async for message in self._ws:
+                if message.type is WSMsgType.TEXT:
+                    await self._on_frame(message.data)
+                elif message.type is WSMsgType.BINARY:
+                    await self._error(
+                        "invalid_value", "Binary frames are not supported; send JSON text."
+                    )
+                else:  # ERROR, e.g. a frame over max_msg_size: aiohttp already closed with 1009
+                    break
+        except ConnectionGone:
+            pass
+        finally:
+            self._gone = True
+            await self._cancel_tasks()
+            self.closed = True
+            self._finished.set()
+            self._notify()
+
+    async def close(self, code: int = WSCloseCode.GOING_AWAY) -> None:
+        """Stop streaming, close the socket and wait until ``run()`` has returned."""
+        await self._cancel_tasks()
+        if not self._ws.closed:
+            await self._ws.close(code=code, message=b"emulator stopping")
+        await self._finished.wait()
+
+    async def _cancel_tasks(self) -> None:
+        while self._tasks:
+            tasks = list(self._tasks)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- sending ---------------------------------------------------------------------------
+
+    async def _send(self, kind: str, fields: dict[str, Any]) -> None:
+        if self._gone:
+            raise ConnectionGone
+        event = {"type": kind, "event_id": self._ids.new("event"), **fields}
+        try:
+            await self._ws.send_str(_encode(event))
+        except (ConnectionError, RuntimeError) as exc:
+            self._gone = True
+            raise ConnectionGone from exc
+        self._events_sent += 1
+        if self._record:
+            self.sent.append(event)
+            self._notify()
+        limit = self.faults.drop_after_events
+        if limit is not None and self._events_sent >= limit:
+            self._gone = True
+            self._abort()
+            raise ConnectionGone
+
+    async def _error(
+        self,
+        code: str,
+        message: str,
+        *,
+        param: str | None = None,
+        event_id: str | None = None,
+        kind: str = INVALID_REQUEST,
+    ) -> None:
+        body = error_body(code, message, param=param, event_id=event_id, kind=kind)
+        await self._send("error", {"error": body})
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def _on_frame(self, data: str) -> None:
+        try:
+            event = json.loads(data)
+        except ValueError as exc:
+            await self._error("invalid_json", f"The frame is not valid JSON: {exc}")
+            return
+        if not isinstance(event, dict):
+            await self._error("invalid_json", "A client event must be a JSON object.")
+            return
+        if self._record:
+            self.received.append(event)
+            self._notify()
+        client_id = event.get("event_id")
+        client_id = client_id if isinstance(client_id, str) else None
+        kind = event.get("type")
+        handler = self._handlers.get(kind) if isinstance(kind, str) else None
+        if handler is None:
+            supported = ", ".join(f"'{name}'" for name in self._handlers)
+            await self._error(
+                "invalid_value",
+                f"Invalid value: {kind!r}. Supported values are: {supported}.",
+                param="type",
+                event_id=client_id,
+            )
+            return
+        try:
+            await handler(event, client_id)
+        except ConnectionGone:
+            raise
+        except Exception:  # a bug here must cost one error event, not the connection
+            log.exception("emulator failed on a %s event", kind)
+            await self._error(
+                "server_error",
+                f"The emulator failed to handle {kind!r}.",
+                event_id=client_id,
+                kind=SERVER_ERROR,
+            )
+
+    # -- session ---------------------------------------------------------------------------
+
+    async def _on_session_update(self, event: dict[str, Any], client_id: str | None) -> None:
+        update = event.get("session")
+        if not isinstance(update, dict):
+            await self._error(
+                "missing_required_parameter",
+                "Missing required parameter: 'session'.",
+                param="session",
+                event_id=client_id,
+            )
+            return
+        merged = merge_session(self.session, update)
+        problem = session_problem(merged)
+        if problem is not None:
+            param, message = problem
+            await self._error("invalid_value", message, param=param, event_id=client_id)
+            return
+        self.session = merged
+        self._configure_vad()
+        snapshot = clone(merged)
+        if self.faults.session_updated_delay > 0:
+            # In the background: a slow answer must not stop the reader (or a clean close).
+            self._spawn(self._session_updated(snapshot, self.faults.session_updated_delay))
+        else:
+            await self._session_updated(snapshot, 0.0)
+
+    async def _session_updated(self, session: dict[str, Any], delay: float) -> None:
+        try:
+            if delay:
+                await asyncio.sleep(delay)
+            for _ in range(1 + self.faults.session_updated_repeat):
+                await self._send("session.updated", {"session": clone(session)})
+        except ConnectionGone:
+            pass
+
+    def _configure_vad(self) -> None:
+        rate = int(self.session.get("input_audio_sampling_rate") or 24_000)
+        self._input.configure(self.session.get("turn_detection"), rate)
+
+    def _turn_setting(self, name: str) -> bool:
+        turn_detection = self.session.get("turn_detection") or {}
+        return turn_detection.get(name, True) is not False
+
+    # -- responses -------------------------------------------------------------------------
+
+    async def _on_response_create(self, event: dict[str, Any], client_id: str | None) -> None:
+        self._responses_requested += 1
+        injected = self.faults.response_errors.get(self._responses_requested)
+        if injected is not None:
+            code, message = injected
+            await self._error(code, message, event_id=client_id, kind=SERVER_ERROR)
+            return
+        if self._response is not None:
+            await self._error(
+                "conversation_already_has_active_response",
+                f"Conversation already has an active response in progress: "
+                f"{self._response.id}. Wait until the response is finished before creating "
+                "a new one.",
+                event_id=client_id,
+            )
+            return
+        params = event.get("response") or {}
+        additional = event.get("additional_instructions")
+        if not isinstance(params, dict) or not isinstance(additional, (str, type(None))):
+            param = "response" if not isinstance(params, dict) else "additional_instructions"
+            await self._error(
+                "invalid_type", f"Invalid type for '{param}'.", param=param, event_id=client_id
+            )
+            return
+        modalities = params.get("modalities") or self.session.get("modalities") or ["audio"]
+        audio = "audio" in modalities
+        pre_generated = params.get("pre_generated_assistant_message")
+        if pre_generated is not None:
+            if not self._supports_pre_generated():
+                await self._error(
+                    "unknown_parameter",
+                    "Unknown parameter: 'response.pre_generated_assistant_message'.",
+                    param="response.pre_generated_assistant_message",
+                    event_id=client_id,
+                )
+                return
+            spoken = pre_generated_text(pre_generated)
+            if spoken is None or len(spoken) > MAX_TEXT_CHARS:
+                await self._error(
+                    "invalid_value",
+                    "pre_generated_assistant_message must be an assistant message with exactly "
+                    f"one non-empty text part of at most {MAX_TEXT_CHARS} characters.",
+                    param="response.pre_generated_assistant_message",
+                    event_id=client_id,
+                )
+                return
+            self._start_response(spoken, audio=audio, pre_generated=True)
+            return
+        instructions = params.get("instructions")
+        text = reply_text(
+            self.conversation,
+            session_instructions=self.session.get("instructions"),
+            response_instructions=instructions if isinstance(instructions, str) else None,
+            additional_instructions=additional,
+        )
+        self._start_response(text, audio=audio, pre_generated=False)
+
+    def _supports_pre_generated(self) -> bool:
+        version = parse_api_version(self.api_version)
+        return version is not None and version >= PRE_GENERATED_MIN_VERSION
+
+    def _start_response(self, text: str, *, audio: bool, pre_generated: bool) -> None:
+        if pre_generated:
+            input_tokens = 0
+        else:
+            context = " ".join(
+                str(part.get("text") or part.get("transcript") or "")
+                for item in self.conversation
+                for part in item.get("content") or ()
+                if isinstance(part, dict)
+            )
+            input_tokens = estimate_tokens(f"{self.session.get('instructions') or ''} {context}")
+        faults = self.faults
+        plan = ResponsePlan(
+            text=text,
+            audio=audio,
+            one_transcript_delta=pre_generated,
+            input_tokens=input_tokens,
+            pace=self._pace(),
+            created_delay=faults.response_created_delay,
+            stall_after_chunks=faults.stall_audio_after_chunks,
+            stall_seconds=faults.stall_audio_seconds,
+        )
+        response = ActiveResponse(
+            plan,
+            ids=self._ids,
+            send=self._send,
+            conversation=self.conversation,
+            speech=self._speech,
+            release=self._release,
+        )
+        self._response = response
+        self._spawn(self._run_response(response))
+
+    async def _run_response(self, response: ActiveResponse) -> None:
+        with contextlib.suppress(ConnectionGone):
+            await response.run()
+
+    def _release(self, response: ActiveResponse) -> None:
+        if self._response is response:
+            self._response = None
+
+    async def _cancel_active(self, reason: str) -> bool:
+        """Cancel the active response and wait for its done events; False if none could be."""
+        response = self._response
+        if response is None or not response.cancel(reason):
+            return False
+        await response.finished.wait()
+        return True
+
+    async def _on_response_cancel(self, event: dict[str, Any], client_id: str | None) -> None:
+        wanted = event.get("response_id")
+        active = self._response
+        if (
+            active is None
+            or (wanted and wanted != active.id)
+            or not await self._cancel_active("client_cancelled")
+        ):
+            await self._error(
+                "response_cancel_not_active",
+                "Cancellation failed: no active response found.",
+                event_id=client_id,
+            )
+
+    # -- conversation items ----------------------------------------------------------------
+
+    async def _on_item_create(self, event: dict[str, Any], client_id: str | None) -> None:
+        item = event.get("item")
+        problem = item_problem(item)
+        if problem is not None or not isinstance(item, dict):
+            param, message = problem or ("item", "Missing required parameter: 'item'.")
+            await self._error("invalid_value", message, param=param, event_id=client_id)
+            return
+        item_id = item.get("id") or self._ids.new("item")
+        after = event.get("previous_item_id")
+        if item_id in self.conversation:
+            await self._error(
+                "invalid_value",
+                f"An item with id {item_id!r} already exists.",
+                param="item.id",
+                event_id=client_id,
+            )
+            return
+        if after is not None and after != "root" and after not in self.conversation:
+            await self._error(
+                "invalid_value",
+                f"Item with previous_item_id {after!r} not found.",
+                param="previous_item_id",
+                event_id=client_id,
+            )
+            return
+        stored = {**clone(item), "id": item_id, "object": "realtime.item"}
+        stored.setdefault("status", "completed")
+        previous = self.conversation.insert(stored, after=after)
+        await self._send(
+            "conversation.item.created",
+            {"previous_item_id": previous, "item": clone(stored)},
+        )
+
+    async def _on_item_truncate(self, event: dict[str, Any], client_id: str | None) -> None:
+        checked = self._truncation(event)
+        if isinstance(checked, tuple):
+            param, message = checked
+            await self._error("invalid_value", message, param=param, event_id=client_id)
+            return
+        item_id, content_index, end_ms = checked.item_id, checked.content_index, checked.end_ms
+        item = self.conversation.get(item_id) or {}
+        part = item["content"][content_index]
+        transcript = part.get("transcript")
+        if isinstance(transcript, str) and checked.audio_ms and end_ms < checked.audio_ms:
+            # Keep only the words the user could have heard, as the service drops the rest.
+            kept = transcript[: len(transcript) * end_ms // checked.audio_ms]
+            part["transcript"] = kept.rsplit(" ", 1)[0] if " " in kept else ""
+        self.conversation.set_audio_ms(item_id, end_ms)
+        await self._send(
+            "conversation.item.truncated",
+            {"item_id": item_id, "content_index": content_index, "audio_end_ms": end_ms},
+        )
+
+    def _truncation(self, event: dict[str, Any]) -> _Truncation | tuple[str, str]:
+        """The checked truncate request, or ``(param, message)`` saying what is wrong."""
+        item_id = event.get("item_id")
+        content_index = event.get("content_index", 0)
+        end_ms = event.get("audio_end_ms")
+        if not isinstance(item_id, str) or item_id not in self.conversation:
+            return "item_id", f"Item with item_id {item_id!r} not found."
+        item = self.conversation.get(item_id) or {}
+        audio_ms = self.conversation.audio_ms(item_id)
+        if item.get("role") != "assistant" or audio_ms is None:
+            return "item_id", "Only assistant message items with audio can be truncated."
+        content = item.get("content") or []
+        if not isinstance(content_index, int) or not 0 <= content_index < len(content):
+            return "content_index", f"Invalid content_index {content_index!r}."
+        if not isinstance(end_ms, int) or isinstance(end_ms, bool) or not 0 <= end_ms <= audio_ms:
+            return (
+                "audio_end_ms",
+                f"audio_end_ms ({end_ms!r}) must be between 0 and the item's audio "
+                f"duration ({audio_ms} ms).",
+            )
+        return _Truncation(item_id, content_index, end_ms, audio_ms)
+
+    async def _on_item_delete(self, event: dict[str, Any], client_id: str | None) -> None:
+        item_id = event.get("item_id")
+        if isinstance(item_id, str) and self.conversation.delete(item_id):
+            await self._send("conversation.item.deleted", {"item_id": item_id})
+            return
+        await self._error(
+            "invalid_value",
+            f"Item with item_id {item_id!r} not found.",
+            param="item_id",
+            event_id=client_id,
+        )
+
+    async def _on_item_retrieve(self, event: dict[str, Any], client_id: str | None) -> None:
+        item_id = event.get("item_id")
+        item = self.conversation.get(item_id) if isinstance(item_id, str) else None
+        if item is None:
+            await self._error(
+                "invalid_value",
+                f"Item with item_id {item_id!r} not found.",
+                param="item_id",
+                event_id=client_id,
+            )
+            return
+        await self._send("conversation.item.retrieved", {"item": clone(item)})
+
+    async def _item_not_found(self, item_id: object, client_id: str | None) -> None:
+        message = f"Item with item_id {item_id!r} not found."
+        await self._error("invalid_value", message, param="item_id", event_id=client_id)
+
+    # -- input audio -----------------------------------------------------------------------
+
+    async def _on_audio_append(self, event: dict[str, Any], client_id: str | None) -> None:
+        audio = event.get("audio")
+        try:
+            if not isinstance(audio, str):
+                raise ValueError("audio must be a base64 string")
+            pcm = base64.b64decode(audio, validate=True)
+        except (binascii.Error, ValueError):
+            await self._error(
+                "invalid_value",
+                "audio must be base64-encoded PCM16.",
+                param="audio",
+                event_id=client_id,
+            )
+            return
+        for vad_event in self._input.append(pcm):
+            await self._on_vad(vad_event)
+
+    async def _on_vad(self, event: VadEvent) -> None:
+        if isinstance(event, SpeechStarted):
+            item_id = self._input.turn_item_id = self._ids.new("item")
+            await self._send(
+                "input_audio_buffer.speech_started",
+                {"audio_start_ms": event.audio_start_ms, "item_id": item_id},
+            )
+            if self._turn_setting("interrupt_response"):
+                await self._cancel_active("turn_detected")
+            return
+        item_id = self._input.take_turn_item_id(self._ids.new("item"))
+        await self._send(
+            "input_audio_buffer.speech_stopped",
+            {"audio_end_ms": event.audio_end_ms, "item_id": item_id},
+        )
+        self._input.consume(until_ms=event.audio_end_ms)
+        await self._commit(item_id)
+        if self._turn_setting("create_response") and self._response is None:
+            text = reply_text(
+                self.conversation, session_instructions=self.session.get("instructions")
+            )
+            audio = "audio" in (self.session.get("modalities") or ["audio"])
+            self._start_response(text, audio=audio, pre_generated=False)
+
+    async def _commit(self, item_id: str) -> None:
+        item = message_item(item_id, "user", [{"type": "input_audio", "transcript": None}])
+        await self._send(
+            "input_audio_buffer.committed",
+            {"previous_item_id": self.conversation.last_id, "item_id": item_id},
+        )
+        previous = self.conversation.insert(item)
+        await self._send(
+            "conversation.item.created", {"previous_item_id": previous, "item": clone(item)}
+        )
+
+    async def _on_audio_commit(self, event: dict[str, Any], client_id: str | None) -> None:
+        buffered = self._input.buffered_ms
+        if buffered < _MIN_COMMIT_MS:
+            await self._error(
+                "input_audio_buffer_commit_empty",
+                f"Error committing input audio buffer: buffer too small. Expected at least "
+                f"{_MIN_COMMIT_MS:.0f}ms of audio, but buffer only has {buffered:.2f}ms of audio.",
+                event_id=client_id,
+            )
+            return
+        item_id = self._input.take_turn_item_id(self._ids.new("item"))
+        self._input.consume()
+        await self._commit(item_id)
+
+    async def _on_audio_clear(self, event: dict[str, Any], client_id: str | None) -> None:
+        self._input.clear()
+        await self._send("input_audio_buffer.cleared", {})
+
+    async def _on_output_clear(self, event: dict[str, Any], client_id: str | None) -> None:
+        await self._error(
+            "invalid_value",
+            "output_audio_buffer.clear is only supported with an avatar (WebRTC output).",
+            param="type",
+            event_id=client_id,
+        )

@@ -1,0 +1,65 @@
+"""Faults the emulator can inject, so tests can see how a client copes with a bad service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+__all__ = ["Faults"]
+
+
+@dataclass
+class Faults:
+    """What should go wrong. Each connection takes a copy when it opens.
+
+    Change ``Emulator.faults`` (or its fields) between connections; a connection that is
+    already open keeps the faults it started with, so a test is never racing itself.
+    """
+
+    drop_after_events: int | None = None
+    """Abort the TCP connection (no close frame) right after this many server events."""
+
+    session_updated_delay: float = 0.0
+    """Seconds to wait before answering a ``session.update``."""
+
+    session_updated_repeat: int = 0
+    """Send ``session.updated`` this many extra times for each ``session.update``."""
+
+    response_errors: dict[int, tuple[str, str]] = field(default_factory=dict)
+    """Answer the Nth ``response.create`` of a connection (1-based) with ``(code, message)``."""
+
+    response_created_delay: float = 0.0
+    """Seconds between ``response.create`` and ``response.created`` (the service takes ~0.3 s)."""
+
+    stall_audio_after_chunks: int | None = None
+    """Pause a response's audio after this many ``response.audio.delta`` chunks..."""
+
+    stall_audio_seconds: float = 0.0
+    """...for this long (a cancel or barge-in still ends the pause at once)."""
+
+    reject_status: int | None = None
+    """Refuse every WebSocket upgrade with this HTTP status (e.g. 503), after auth passes."""
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ValueError when a field cannot work."""
+        if self.drop_after_events is not None and self.drop_after_events < 1:
+            raise ValueError("drop_after_events must be None or at least 1")
+        if self.stall_audio_after_chunks is not None and self.stall_audio_after_chunks < 0:
+            raise ValueError("stall_audio_after_chunks must be None or at least 0")
+        for name in ("session_updated_delay", "response_created_delay", "stall_audio_seconds"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+        if self.session_updated_repeat < 0:
+            raise ValueError("session_updated_repeat must not be negative")
+        for index, error in self.response_errors.items():
+            if index < 1 or len(error) != 2:
+                raise ValueError("response_errors maps a 1-based index to (code, message)")
+        if self.reject_status is not None and not 400 <= self.reject_status <= 599:
+            raise ValueError("reject_status must be an HTTP error status (400-599)")
+
+    def snapshot(self) -> Faults:
+        """A validated copy, taken when a connection opens."""
+        self.validate()
+        return replace(self, response_errors=dict(self.response_errors))

@@ -1,0 +1,64 @@
+"""Run the emulator as a long-lived service (``python -m voicelive_proactive.emulator``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Callable
+
+from .faults import Faults
+from .server import DEFAULT_PACE, Emulator
+from .voice import VoiceName
+
+__all__ = ["announce", "serve"]
+
+
+def announce(emulator: Emulator) -> None:
+    """Print the one line other processes parse: ``endpoint=... api_key=...``."""
+    print(f"endpoint={emulator.endpoint} api_key={emulator.api_key}", flush=True)
+
+
+async def serve(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    api_key: str | None = None,
+    allow_remote: bool = False,
+    pace: float = DEFAULT_PACE,
+    voice: VoiceName = "auto",
+    faults: Faults | None = None,
+    stop: asyncio.Event | None = None,
+    on_ready: Callable[[Emulator], None] = announce,
+) -> None:
+    """Serve until SIGINT/SIGTERM (or until ``stop`` is set), then shut down cleanly.
+
+    Nothing is recorded per connection, so a long run does not grow in memory.
+    """
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    handled: list[signal.Signals] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        # Not available on Windows' event loops; Ctrl+C still raises KeyboardInterrupt there.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop.set)
+            handled.append(signum)
+    emulator = Emulator(
+        host,
+        port,
+        api_key=api_key,
+        allow_remote=allow_remote,
+        pace=pace,
+        voice=voice,
+        faults=faults,
+        record=False,
+    )
+    try:
+        async with emulator:
+            on_ready(emulator)
+            await stop.wait()
+    finally:
+        for signum in handled:
+            loop.remove_signal_handler(signum)
+    print("emulator stopped", file=sys.stderr, flush=True)
