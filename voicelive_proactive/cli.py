@@ -100,8 +100,8 @@ def _pick_audio(args: argparse.Namespace, say: TextIO) -> tuple[AudioIO, str]:
         try:
             return SounddeviceAudioIO(), "sound device"
         except AudioUnavailableError as exc:
-            first_line = str(exc).splitlines()[0]
-            print(f"no usable sound device ({first_line})", file=say)
+            reason = str(exc).split(". ")[0].split(":")[0]
+            print(f"no usable sound device ({reason})", file=say)
     path = args.out or "greeting.wav"
     return WavAudioIO(path), f"WAV file {path}"
 
@@ -116,7 +116,10 @@ async def _connection(args: argparse.Namespace, say: TextIO) -> AsyncIterator[An
     async with contextlib.AsyncExitStack() as stack:
         credential: Any
         if endpoint:
-            check_endpoint(endpoint)
+            try:
+                check_endpoint(endpoint)
+            except ConfigurationError as exc:
+                raise ConfigurationError(f"AZURE_VOICELIVE_ENDPOINT: {exc}") from None
             key = os.environ.get("AZURE_VOICELIVE_API_KEY", "").strip()
             if key:
                 credential = AzureKeyCredential(key)
