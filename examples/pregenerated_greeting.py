@@ -27,7 +27,7 @@ async def main() -> vp.GreetingOutcome:
                 await proactive.handle(event)
                 if event.type == "response.audio_transcript.done":
                     print(f"agent: {event.transcript}")
-                if proactive.outcome.settled:
+                if proactive.finished:  # greeted (or skipped/failed): this demo is done
                     break
     print(f"greeting {proactive.outcome.status.value}: {proactive.metrics.as_dict()}")
     return proactive.outcome

@@ -64,6 +64,7 @@ async def test_spoken_greeting_goes_out_as_pre_generated_message() -> None:
     assert p.outcome.status is vp.GreetingStatus.SENT
     assert p.outcome.greeting == vp.Greeting.spoken("Hi Lisa, welcome back!")
     assert p.session_id == "sess_1"
+    assert not p.finished  # sent, but not spoken yet
 
 
 async def test_instructed_greeting_is_a_system_item_then_a_plain_response() -> None:
@@ -344,6 +345,7 @@ async def test_audio_is_queued_and_metrics_recorded() -> None:
     assert (m.first_audio, m.done) == (3.0, 4.0)
     assert m.ready_to_first_audio_ms == 3000.0 and m.audio_bytes == len(CHUNK) * 2
     assert p.outcome.settled and not p.outcome.interrupted
+    assert p.finished
     assert (await p.wait(timeout=1)).status is vp.GreetingStatus.SENT
 
 

@@ -3,6 +3,8 @@
 The public API lives here; submodules are implementation detail unless documented.
 """
 
+import logging as _logging
+
 from ._version import __version__
 from .audio import AudioIO, NullAudioIO, SounddeviceAudioIO, WavAudioIO
 from .endpoint import check_endpoint
@@ -79,3 +81,6 @@ __all__ = [
     "__version__",
     "check_endpoint",
 ]
+
+# A library logs; the application decides where logs go (and silence is the default).
+_logging.getLogger("voicelive_proactive").addHandler(_logging.NullHandler())

@@ -211,7 +211,14 @@ class ProactiveSession:
 
     @property
     def closed(self) -> bool:
+        """Whether :meth:`aclose` has run."""
         return self._closed
+
+    @property
+    def finished(self) -> bool:
+        """The greeting is over: it finished (or was cut off) on the service, or was skipped
+        or failed. :meth:`wait` returns at this point."""
+        return self._settled.is_set()
 
     def update_context(self, **values: Any) -> None:
         """Add or change context values before the greeting renders."""
@@ -478,7 +485,7 @@ class ProactiveSession:
             try:
                 greeting = await render_greeting(strategy, self._greeting_context())
             except Exception as exc:
-                log.warning("voicelive-proactive: %r could not render: %s", strategy, exc)
+                log.info("voicelive-proactive: %r could not render: %s", strategy, exc)
                 self._errors.append(exc)
                 continue
             self._rendered = (greeting, strategy)
@@ -628,6 +635,7 @@ class ProactiveSession:
     def _fail_all(self) -> None:
         error = self._errors[-1] if self._errors else None
         reasons = "; ".join(str(e) for e in self._errors) or "no strategy produced a greeting"
+        log.warning("voicelive-proactive: the greeting failed: %s", reasons)
         self._outcome = GreetingOutcome(
             GreetingStatus.FAILED,
             reason=f"every greeting strategy failed: {reasons}",
