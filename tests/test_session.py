@@ -419,3 +419,15 @@ async def test_every_sent_event_has_an_event_id() -> None:
     ids = [e.get("event_id") for e in fake.sent]
     assert all(ids) and len(set(ids)) == len(ids)
     await p.aclose()
+
+
+async def test_user_speaking_while_the_greeting_is_in_flight_cancels_it() -> None:
+    fake, mem = FakeConnection(), MemoryAudioIO()
+    p = session(fake, audio=mem)
+    events = audio_response_events("r1", "i1", [CHUNK])
+    await deliver(p, fake, UPDATED, SPEECH, *events)
+    cancel = fake.sent_of("response.cancel")
+    assert cancel == [{"type": "response.cancel", "event_id": cancel[0]["event_id"]}]
+    assert mem.queued == b""  # none of the greeting talks over the user
+    assert p.outcome.status is vp.GreetingStatus.SENT
+    assert p.outcome.interrupted

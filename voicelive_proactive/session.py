@@ -25,6 +25,7 @@ from azure.ai.voicelive.models import (
     ClientEventConversationItemCreate,
     ClientEventConversationItemTruncate,
     ClientEventInputAudioBufferAppend,
+    ClientEventResponseCancel,
     ClientEventResponseCreate,
     InputTextContentPart,
     OutputTextContentPart,
@@ -180,6 +181,7 @@ class ProactiveSession:
         self._greeting_done = False
         self._audio_owner_is_greeting = False
         self._muted_response: str | None = None
+        self._user_spoke_after_send = False
 
         self._mic_queue: deque[bytes] = deque(maxlen=_MIC_QUEUE_BLOCKS)
         self._mic_wakeup = asyncio.Event()
@@ -357,15 +359,23 @@ class ProactiveSession:
             return self._attempt()
         return None
 
-    def _on_response_created(self, event: Any) -> None:
+    def _on_response_created(self, event: Any) -> Awaitable[None] | None:
         response_id = event["response"]["id"]
         self._active_response = response_id
         if self._pending_creates:
             self._pending_creates.popleft()
-        if self._phase is _Phase.SENT:
-            self._phase = _Phase.SPEAKING
-            self._greeting_response = response_id
-            self._metrics.response_created = self._clock()
+        if self._phase is not _Phase.SENT:
+            return None
+        self._phase = _Phase.SPEAKING
+        self._greeting_response = response_id
+        self._metrics.response_created = self._clock()
+        if self._user_spoke_after_send:
+            # The user started talking while the greeting was on its way; the service only
+            # cancels responses that were already active then, so stop this one ourselves.
+            self._muted_response = response_id
+            self._outcome = replace(self._outcome, interrupted=True, played_ms=0)
+            return self._send_quietly(ClientEventResponseCancel(event_id=next(self._ids)))
+        return None
 
     def _on_output_item_added(self, event: Any) -> None:
         if event.get("response_id") == self._greeting_response and self._greeting_item is None:
@@ -415,6 +425,8 @@ class ProactiveSession:
         due = self._phase is _Phase.DEFERRED or (self._phase is _Phase.WAITING and self._ready)
         if due and self._skip_if_user_spoke:
             self._skip("the user started speaking before the greeting")
+        elif self._phase is _Phase.SENT:
+            self._user_spoke_after_send = True
         return self._barge_in(dropped)
 
     def _on_error(self, event: Any) -> Awaitable[None] | None:
@@ -569,16 +581,21 @@ class ProactiveSession:
         self._audio_owner_is_greeting = False
         played_ms = max(0, self._metrics.audio_bytes - dropped) // BYTES_PER_MS
         self._outcome = replace(self._outcome, interrupted=True, played_ms=played_ms)
-        event = ClientEventConversationItemTruncate(
-            event_id=next(self._ids),
-            item_id=self._greeting_item,
-            content_index=0,
-            audio_end_ms=played_ms,
+        await self._send_quietly(
+            ClientEventConversationItemTruncate(
+                event_id=next(self._ids),
+                item_id=self._greeting_item,
+                content_index=0,
+                audio_end_ms=played_ms,
+            )
         )
+
+    async def _send_quietly(self, event: ClientEvent) -> None:
+        """Send a best-effort event: failing to send it must not fail the greeting."""
         try:
             await self._conn.send(event)
         except Exception as exc:
-            log.warning("voicelive-proactive: could not truncate the greeting: %s", exc)
+            log.warning("voicelive-proactive: could not send %s: %s", event.get("type"), exc)
 
     # ------------------------------------------------------------------ microphone
 
