@@ -38,6 +38,7 @@ lint: venv
 
 typecheck: venv
 	$(BIN)/mypy --strict voicelive_proactive
+	$(BIN)/mypy --strict examples  # the examples are typed documentation: keep them honest
 
 pytest: venv system-deps
 	$(BIN)/pytest -W error

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 
 from _connection import example_audio, voicelive_connection
+from azure.ai.voicelive.models import ServerEventResponseAudioTranscriptDone
 
 import voicelive_proactive as vp
 
@@ -25,7 +26,7 @@ async def main() -> vp.GreetingOutcome:
             # The app's own loop stays as it was; one line hands each event to the library.
             async for event in conn:
                 await proactive.handle(event)
-                if event.type == "response.audio_transcript.done":
+                if isinstance(event, ServerEventResponseAudioTranscriptDone):
                     print(f"agent: {event.transcript}")
                 if proactive.finished:  # greeted (or skipped/failed): this demo is done
                     break
