@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import enum
 import inspect
 import itertools
@@ -20,17 +19,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
 from azure.ai.voicelive.models import (
-    AssistantMessageItem,
     ClientEvent,
-    ClientEventConversationItemCreate,
     ClientEventConversationItemTruncate,
-    ClientEventInputAudioBufferAppend,
     ClientEventResponseCancel,
-    ClientEventResponseCreate,
-    InputTextContentPart,
-    OutputTextContentPart,
-    ResponseCreateParams,
-    SystemMessageItem,
 )
 
 from .audio.base import BYTES_PER_MS, AudioIO
@@ -38,7 +29,6 @@ from .errors import ConfigurationError, GreetingFailedError, MissingContextField
 from .greetings import (
     Greeting,
     GreetingContext,
-    GreetingMode,
     GreetingStrategy,
     StrategyLike,
     as_strategy,
@@ -46,7 +36,9 @@ from .greetings import (
     render_greeting,
 )
 from .guard import GuardLike, OnceGuard
+from .microphone import MicrophoneUplink
 from .outcome import GreetingMetrics, GreetingOutcome, GreetingStatus
+from .wire import greeting_events
 
 if TYPE_CHECKING:
     from azure.ai.voicelive.aio import VoiceLiveConnection
@@ -67,9 +59,6 @@ class _Default(enum.Enum):
 DEFAULT: Final = _Default.DEFAULT
 
 _ACTIVE_RESPONSE_CODE = "conversation_already_has_active_response"
-# Microphone blocks waiting to be sent. At 20 ms a block this is 10 s of audio; past it the
-# oldest blocks are dropped so a stalled connection cannot grow memory without bound.
-_MIC_QUEUE_BLOCKS = 500
 
 
 class _Phase(enum.Enum):
@@ -183,11 +172,7 @@ class ProactiveSession:
         self._muted_response: str | None = None
         self._user_spoke_after_send = False
 
-        self._mic_queue: deque[bytes] = deque(maxlen=_MIC_QUEUE_BLOCKS)
-        self._mic_wakeup = asyncio.Event()
-        self._mic_task: asyncio.Task[None] | None = None
-        self.mic_frames_dropped = 0
-        """Microphone blocks dropped because the connection could not keep up."""
+        self._microphone = MicrophoneUplink(conn.send, self._ids)
 
     # ------------------------------------------------------------------ public state
 
@@ -210,6 +195,11 @@ class ProactiveSession:
     def session_id(self) -> str | None:
         """The service's session id, once known."""
         return self._session_id
+
+    @property
+    def mic_frames_dropped(self) -> int:
+        """Microphone blocks dropped because the connection could not keep up."""
+        return self._microphone.frames_dropped
 
     @property
     def closed(self) -> bool:
@@ -284,7 +274,7 @@ class ProactiveSession:
             self._fail("the connection failed before the greeting was sent", exc)
         finally:
             self._running = False
-            self._stop_microphone()
+            self._microphone.stop()
         self._fail("the connection closed before the greeting was sent")
         return self._outcome
 
@@ -319,7 +309,7 @@ class ProactiveSession:
         if self._closed:
             return
         self._closed = True
-        task = self._stop_microphone()
+        task = self._microphone.stop()
         if task is not None:
             await asyncio.gather(task, return_exceptions=True)
         if self._audio is not None:
@@ -354,7 +344,9 @@ class ProactiveSession:
         self._ready = True
         self._metrics.session_ready = self._clock()
         self._session_id = _session_id(event) or self._session_id
-        self._start_capture()
+        if self._audio is not None and not self._closed:
+            assert self._loop is not None  # handle() set it before dispatching
+            self._microphone.start(self._audio, self._loop)
         if self._greet_on_ready:
             return self._attempt()
         return None
@@ -513,21 +505,7 @@ class ProactiveSession:
         await self._send(*self._rendered)
 
     async def _send(self, greeting: Greeting, strategy: GreetingStrategy) -> None:
-        events: list[ClientEvent]
-        if greeting.mode is GreetingMode.SPOKEN:
-            message = AssistantMessageItem(content=[OutputTextContentPart(text=greeting.text)])
-            events = [
-                ClientEventResponseCreate(
-                    event_id=next(self._ids),
-                    response=ResponseCreateParams(pre_generated_assistant_message=message),
-                )
-            ]
-        else:
-            item = SystemMessageItem(content=[InputTextContentPart(text=greeting.text)])
-            events = [
-                ClientEventConversationItemCreate(event_id=next(self._ids), item=item),
-                ClientEventResponseCreate(event_id=next(self._ids)),
-            ]
+        events = greeting_events(greeting, self._ids)
         self._greeting_ids = frozenset(e["event_id"] for e in events)
         create_id = events[-1]["event_id"]
         self._pending_creates.append(create_id)
@@ -596,51 +574,6 @@ class ProactiveSession:
             await self._conn.send(event)
         except Exception as exc:
             log.warning("voicelive-proactive: could not send %s: %s", event.get("type"), exc)
-
-    # ------------------------------------------------------------------ microphone
-
-    def _start_capture(self) -> None:
-        if self._audio is None or self._closed:
-            return
-        loop = self._loop
-        assert loop is not None
-        queue, wakeup = self._mic_queue, self._mic_wakeup
-
-        def enqueue(pcm: bytes) -> None:  # on the loop's thread
-            if len(queue) == queue.maxlen:
-                self.mic_frames_dropped += 1
-            queue.append(pcm)
-            wakeup.set()
-
-        def on_frame(pcm: bytes) -> None:  # on the audio thread
-            # RuntimeError: the loop has closed, so nobody is listening any more.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(enqueue, pcm)
-
-        self._mic_task = loop.create_task(self._send_microphone(), name="vp-microphone")
-        self._audio.start_capture(on_frame)
-
-    def _stop_microphone(self) -> asyncio.Task[None] | None:
-        task, self._mic_task = self._mic_task, None
-        if task is not None:
-            task.cancel()
-        return task
-
-    async def _send_microphone(self) -> None:
-        queue, wakeup, send = self._mic_queue, self._mic_wakeup, self._conn.send
-        while True:
-            while not queue:
-                wakeup.clear()
-                await wakeup.wait()
-            pcm = queue.popleft()
-            event = ClientEventInputAudioBufferAppend(
-                audio=base64.b64encode(pcm).decode("ascii"), event_id=next(self._ids)
-            )
-            try:
-                await send(event)
-            except Exception as exc:
-                log.warning("voicelive-proactive: microphone stopped: %s", exc)
-                return
 
     # ------------------------------------------------------------------ settling
 
