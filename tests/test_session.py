@@ -431,3 +431,15 @@ async def test_user_speaking_while_the_greeting_is_in_flight_cancels_it() -> Non
     assert mem.queued == b""  # none of the greeting talks over the user
     assert p.outcome.status is vp.GreetingStatus.SENT
     assert p.outcome.interrupted
+
+
+def test_greet_from_a_thread_after_the_session_loop_stopped_is_a_clear_error() -> None:
+    fake = FakeConnection()
+    p = session(fake)
+
+    async def bind() -> None:
+        await deliver(p, fake, {"type": "session.created", "session": {"id": "s"}})
+
+    asyncio.run(bind())  # the session's loop has now finished
+    with pytest.raises(RuntimeError, match="has stopped"):
+        asyncio.run(p.greet())

@@ -292,6 +292,11 @@ class ProactiveSession:
                 self._loop = caller_loop
             loop = self._loop
         if loop is not caller_loop:
+            if not loop.is_running():
+                raise RuntimeError(
+                    "greet() was called from another thread, but the event loop this session "
+                    "runs on has stopped; call greet() while the session's loop is running."
+                )
             future = asyncio.run_coroutine_threadsafe(self._greet_here(), loop)
             return await asyncio.wrap_future(future)
         return await self._greet_here()
