@@ -28,6 +28,13 @@ DeviceSpec: TypeAlias = int | str | None
 #: PortAudio's suggested latency: seconds, or the device's ``"low"``/``"high"`` preset.
 Latency: TypeAlias = float | Literal["low", "high"]
 
+# Performance (barge-in): besides the block the callback is filling, PortAudio's ALSA backend
+# keeps more blocks queued in the device, so what the listener still hears after
+# skip_pending_audio() grows with the block size: 60 ms with 20 ms blocks, 20 ms with 10 ms
+# blocks (benchmarks/barge_in.py, through an ALSA file device). Playback therefore uses
+# blocks of at most this many ms; capture keeps block_ms, so microphone frames do not change.
+_MAX_OUTPUT_BLOCK_MS = 10
+
 _ALTERNATIVES = (
     "To run without a sound device, pass audio=None (your app handles audio), "
     "NullAudioIO() (discard the agent's voice) or WavAudioIO('out.wav') "
@@ -232,10 +239,11 @@ class SounddeviceAudioIO:
     stream opens on :meth:`start_capture`.
 
     ``device``/``capture_device`` select the output/input device by index or by a substring
-    of its name (``None``: the system default). ``block_ms`` is the PortAudio block size:
-    after barge-in, the listener still hears at most one block plus the device's own
-    buffer (``latency``). ``capture=False`` makes it playback-only: the input device is not
-    checked and :meth:`start_capture` does nothing.
+    of its name (``None``: the system default). ``block_ms`` is the PortAudio block size of
+    capture, and of playback up to 10 ms: after barge-in, the listener still hears at most
+    one playback block plus the device's own buffer (``latency``), so playback blocks stay
+    small. ``capture=False`` makes it playback-only: the input device is not checked and
+    :meth:`start_capture` does nothing.
     """
 
     def __init__(
@@ -261,6 +269,7 @@ class SounddeviceAudioIO:
         self._device = device
         self._capture_device = capture_device
         self._block_frames = SAMPLE_RATE * block_ms // 1000
+        self._output_block_frames = SAMPLE_RATE * min(block_ms, _MAX_OUTPUT_BLOCK_MS) // 1000
         self._latency = latency
         self._capture = capture
         self.device_name = _resolve_device(self._sd, device, "output")
@@ -284,7 +293,11 @@ class SounddeviceAudioIO:
             if self._output is not None:
                 return
             self._output = self._start_stream(
-                "output", self._device, self._sd.OutputStream, self._buffer.callback
+                "output",
+                self._device,
+                self._sd.OutputStream,
+                self._buffer.callback,
+                self._output_block_frames,
             )
 
     def queue_audio(self, pcm: bytes, *, generation: int | None = None) -> None:
@@ -391,7 +404,7 @@ class SounddeviceAudioIO:
                 return
             forwarder = _CaptureForwarder(on_frame)
             self._input = self._start_stream(
-                "input", self._capture_device, self._sd.InputStream, forwarder
+                "input", self._capture_device, self._sd.InputStream, forwarder, self._block_frames
             )
             self._forwarder = forwarder
 
@@ -447,14 +460,16 @@ class SounddeviceAudioIO:
         state = "closed" if self._closed else ("open" if self._output is not None else "ready")
         return f"SounddeviceAudioIO(device={self.device_name!r}, state={state})"
 
-    def _start_stream(self, kind: str, device: DeviceSpec, factory: Any, callback: Any) -> Any:
+    def _start_stream(
+        self, kind: str, device: DeviceSpec, factory: Any, callback: Any, block_frames: int
+    ) -> Any:
         stream = None
         try:
             stream = factory(
                 samplerate=SAMPLE_RATE,
                 channels=1,
                 dtype="int16",
-                blocksize=self._block_frames,
+                blocksize=block_frames,
                 device=device,
                 latency=self._latency,
                 callback=callback,
