@@ -22,26 +22,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from voicelive_proactive.testing.alsa import asoundrc
+
 F_SETPIPE_SZ = 1031  # from <linux/fcntl.h>; not exposed by Python 3.10's fcntl
 F_GETPIPE_SZ = 1032
 RATE = 48_000  # bytes per second of 24 kHz mono PCM16
 REPO = Path(__file__).resolve().parents[1]
 FIFO_NAME = "speaker.fifo"
-
-ASOUNDRC = """\
-pcm.!default {{
-    type asym
-    playback.pcm {{
-        type file
-        slave.pcm "null"
-        file "{fifo}"
-        format "raw"
-    }}
-    capture.pcm {{
-        type null
-    }}
-}}
-"""
 
 
 @dataclass
@@ -54,7 +41,7 @@ class AlsaFileDevice:
     def create(cls) -> AlsaFileDevice:
         home = Path(tempfile.mkdtemp(prefix="vp-bench-alsa-"))
         os.mkfifo(home / FIFO_NAME)
-        (home / ".asoundrc").write_text(ASOUNDRC.format(fifo=home / FIFO_NAME))
+        (home / ".asoundrc").write_text(asoundrc(home / FIFO_NAME))
         return cls(home)
 
     def env(self) -> dict[str, str]:

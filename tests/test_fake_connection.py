@@ -107,3 +107,13 @@ async def test_wait_sent_times_out_with_what_was_sent() -> None:
     with pytest.raises(AssertionError, match=r"response\.create"):
         await fake.wait_sent("session.update", timeout=0.05)
     await fake.wait_sent("response.create")
+
+
+def test_asoundrc_points_the_default_device_at_a_file() -> None:
+    from voicelive_proactive.testing.alsa import asoundrc
+
+    text = asoundrc("/tmp/out.raw")
+    assert 'file "/tmp/out.raw"' in text
+    assert "type asym" in text
+    with pytest.raises(ValueError, match="quoted"):
+        asoundrc('/tmp/"x')

@@ -17,15 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from voicelive_proactive.testing.alsa import asoundrc
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 
-ASOUNDRC = """\
-pcm.!default {
-    type asym
-    playback.pcm { type file slave.pcm "null" file "/dev/null" format "raw" }
-    capture.pcm { type null }
-}
-"""
 
 HARNESS = """\
 import asyncio, json, os, sys
@@ -61,7 +56,7 @@ def quickstart() -> str:
     ctypes.util.find_library("portaudio") is None, reason="libportaudio2 is not installed"
 )
 def test_quickstart_greets_once_against_the_emulator(tmp_path: Path) -> None:
-    (tmp_path / ".asoundrc").write_text(ASOUNDRC)
+    (tmp_path / ".asoundrc").write_text(asoundrc("/dev/null"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_VOICELIVE_", "ALSA_"))}
     env["HOME"] = str(tmp_path)
     result = subprocess.run(

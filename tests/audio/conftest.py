@@ -20,23 +20,10 @@ from typing import Any
 
 import pytest
 
+from voicelive_proactive.testing.alsa import asoundrc
+
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = Path(__file__).with_name("device_scenarios.py")
-
-ASOUNDRC = """\
-pcm.!default {{
-    type asym
-    playback.pcm {{
-        type file
-        slave.pcm "null"
-        file "{fifo}"
-        format "raw"
-    }}
-    capture.pcm {{
-        type null
-    }}
-}}
-"""
 
 
 @dataclass
@@ -85,7 +72,7 @@ def make_alsa_file_device(root: Path) -> AlsaFileDevice:
     out.mkdir()
     device = AlsaFileDevice(home, out)
     os.mkfifo(device.fifo)
-    (home / ".asoundrc").write_text(ASOUNDRC.format(fifo=device.fifo))
+    (home / ".asoundrc").write_text(asoundrc(device.fifo))
     return device
 
 
