@@ -10,22 +10,15 @@ code using the device runs in a child process started with :meth:`AlsaFileDevice
 
 from __future__ import annotations
 
-import array
-import fcntl
 import os
 import subprocess
 import sys
 import tempfile
-import termios
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from voicelive_proactive.testing.alsa import asoundrc
+from voicelive_proactive.testing.alsa import PacedSpeaker, asoundrc
 
-F_SETPIPE_SZ = 1031  # from <linux/fcntl.h>; not exposed by Python 3.10's fcntl
-F_GETPIPE_SZ = 1032
 RATE = 48_000  # bytes per second of 24 kHz mono PCM16
 REPO = Path(__file__).resolve().parents[1]
 FIFO_NAME = "speaker.fifo"
@@ -102,72 +95,9 @@ def portaudio_unavailable() -> str | None:
     return None
 
 
-class Speaker:
-    """Read the device's FIFO at ``speed`` x real time, like a DAC; ``data`` is what was heard.
-
-    :meth:`snapshot` says, at one instant, how many bytes the listener has heard and how many
-    the device has written so far (heard + what sits in the pipe).
-    """
-
-    def __init__(self, path: Path, speed: float = 1.0) -> None:
-        self.speed = speed
-        self.data = bytearray()
-        self.first_sample_at: float | None = None
-        self._lock = threading.Lock()
-        self._fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # no writer needed yet
-        fcntl.fcntl(self._fd, F_SETPIPE_SZ, 4096)  # the smallest pipe Linux allows
-        self.pipe_bytes = fcntl.fcntl(self._fd, F_GETPIPE_SZ)
-        self._stop = threading.Event()
-        self._started = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="speaker")
-        self._thread.start()
+class Speaker(PacedSpeaker):
+    """The shared :class:`PacedSpeaker`, found in this process's ``HOME``."""
 
     @classmethod
     def in_home(cls, speed: float = 1.0) -> Speaker:
         return cls(Path(os.environ["HOME"]) / FIFO_NAME, speed)
-
-    def _read(self, n: int) -> int:
-        with self._lock:
-            try:
-                chunk = os.read(self._fd, n)
-            except BlockingIOError:  # a writer is there but has nothing for us yet
-                return 0
-            self.data += chunk
-        return len(chunk)
-
-    def _run(self) -> None:
-        start: float | None = None
-        first = 0
-        while not self._stop.is_set():
-            if start is None:  # the clock starts with the first sample
-                first = self._read(65536)
-                if first:
-                    start = self.first_sample_at = time.monotonic()
-                    self._started.set()
-            else:
-                due = first + int((time.monotonic() - start) * RATE * self.speed)
-                if due > len(self.data):
-                    self._read(min(due - len(self.data), 65536))
-            time.sleep(0.0005)
-
-    def wait_first_sample(self, timeout: float) -> float:
-        """Block until the device has written its first sample; return when (monotonic)."""
-        if not self._started.wait(timeout) or self.first_sample_at is None:
-            raise TimeoutError("the device wrote nothing")
-        return self.first_sample_at
-
-    def snapshot(self) -> tuple[int, int]:
-        """``(heard, written)``: bytes read from the FIFO, and bytes written into it, now."""
-        buf = array.array("i", [0])
-        with self._lock:
-            fcntl.ioctl(self._fd, termios.FIONREAD, buf)
-            heard = len(self.data)
-        return heard, heard + buf[0]
-
-    def stop(self) -> bytes:
-        self._stop.set()
-        self._thread.join()
-        while self._read(65536):  # whatever the device still holds
-            pass
-        os.close(self._fd)
-        return bytes(self.data)

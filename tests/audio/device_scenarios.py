@@ -18,76 +18,20 @@ Each scenario prints one JSON object on stdout and leaves raw PCM files in OUTDI
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import json
 import os
 import random
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-F_SETPIPE_SZ = 1031  # from <linux/fcntl.h>; not exposed by Python 3.10's fcntl
-F_GETPIPE_SZ = 1032
+from voicelive_proactive.testing.alsa import PacedSpeaker
+
 RATE = 48_000  # bytes per second of 24 kHz mono PCM16
 
 
-class Speaker:
-    """Read the ALSA file device's FIFO at ``speed`` x real time, like a DAC."""
-
-    def __init__(self, path: Path, speed: float, *, paused: bool = False) -> None:
-        self.speed = speed
-        self._playing = threading.Event()
-        if not paused:
-            self._playing.set()
-        self.data = bytearray()
-        self._fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # no writer needed yet
-        fcntl.fcntl(self._fd, F_SETPIPE_SZ, 4096)  # the smallest pipe Linux allows
-        self.pipe_bytes = fcntl.fcntl(self._fd, F_GETPIPE_SZ)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    @property
-    def position(self) -> int:
-        return len(self.data)
-
-    def _read(self, n: int) -> int:
-        try:
-            chunk = os.read(self._fd, n)
-        except BlockingIOError:  # a writer is there but has nothing for us yet
-            return 0
-        self.data += chunk
-        return len(chunk)
-
-    def _run(self) -> None:
-        start: float | None = None
-        first = 0
-        self._playing.wait()
-        while not self._stop.is_set():
-            if start is None:  # the clock starts with the first sample
-                first = self._read(65536)
-                if first:
-                    start = time.monotonic()
-            else:
-                due = first + int((time.monotonic() - start) * RATE * self.speed)
-                if due > len(self.data):
-                    self._read(min(due - len(self.data), 65536))
-            time.sleep(0.001)
-
-    def resume(self) -> None:
-        """Start reading. Until then the FIFO fills up and blocks PortAudio's writes."""
-        self._playing.set()
-
-    def stop(self) -> bytes:
-        self._stop.set()
-        self._playing.set()
-        self._thread.join()
-        while self._read(65536):  # whatever the device still holds
-            pass
-        os.close(self._fd)
-        return bytes(self.data)
+Speaker = PacedSpeaker
 
 
 def pcm(seconds: float, seed: int) -> bytes:
