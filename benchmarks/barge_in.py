@@ -117,9 +117,6 @@ def response_events(clip: bytes, packet_ms: int) -> list[dict[str, Any]]:
     return [e for e in events if e["type"] != "response.done"][:-4]  # stop after the deltas
 
 
-_DEFAULT_CAP = 10  # SounddeviceAudioIO's playback block cap (ms) when block_ms is not given
-
-
 def variant_name(variant: str, packet_ms: int, block_ms: int | None) -> str:
     suffix = f"_block{block_ms}ms" if variant == "library" and block_ms else ""
     return f"{variant}_{packet_ms}ms{suffix}"
@@ -150,13 +147,7 @@ async def _trial(
     naive: NaiveAudioProcessor | None = None
     device: SounddeviceAudioIO | None = None
     if variant == "library":
-        import voicelive_proactive.audio.device as device_module
-
-        options = {} if block_ms is None else {"block_ms": block_ms}
-        if hasattr(device_module, "_MAX_OUTPUT_BLOCK_MS"):
-            # This child process only: playback blocks of exactly block_ms, e.g. 20 ms to
-            # show the library as it was before it capped playback blocks at 10 ms.
-            device_module._MAX_OUTPUT_BLOCK_MS = block_ms or _DEFAULT_CAP
+        options = {} if block_ms is None else {"playback_block_ms": block_ms}
         device = SounddeviceAudioIO(capture=False, **options)
         proactive = ProactiveSession(fake, greeting=GREETING, audio=device)
         for event in typed:
@@ -211,6 +202,7 @@ async def _trial(
         "heard_after_ms": max(0, end - heard_at) / (RATE / 1000),
         "pipe_bytes": speaker.pipe_bytes,
         "latency_s": latency,
+        "playback_block_ms": device.playback_block_ms if device is not None else None,
     }
 
 
@@ -238,8 +230,8 @@ def run(quick: bool = False) -> dict[str, Any]:
     # (variant, delta/packet size, the library's playback block in ms: None = its default)
     variants = [
         ("library", 100, None),
-        ("library", 100, 20),  # 20 ms playback blocks: the library before the 10 ms cap
-        ("library", 100, 5),  # what smaller playback blocks would buy
+        ("library", 100, 10),  # the library's earlier playback blocks, for comparison
+        ("library", 100, 20),  # and the first ones (then the same as the capture blocks)
         ("naive", 100, None),
         ("naive", 200, None),
     ]
@@ -278,6 +270,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "heard_after_ms": lib["heard_after_ms_median"],
         "naive_heard_after_ms": naive["heard_after_ms_median"],
         "pipe_ms": round(pipe / (RATE / 1000), 1),
+        "library_playback_block_ms": by["library_100ms"][0]["playback_block_ms"],
         "library_output_latency_ms": round(1000 * statistics.median(latency), 1)
         if latency
         else None,

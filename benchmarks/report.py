@@ -418,17 +418,13 @@ def _missed(results: dict[str, Any]) -> list[str]:
         )
     if table.get("barge_in.stale_ms", {}).get("met") is False:
         b = results["barge_in"]
-        variants = b.get("variants") or {}
-        five = variants.get("library_100ms_block5ms", {})
-        twenty = variants.get("library_100ms_block20ms", {})
         notes.append(
             f"- **Barge-in {_fmt(b['stale_ms'])} ms**: nothing the library holds is played "
-            "after `speech_started`; the rest is the playback block in flight plus "
-            "PortAudio's and ALSA's buffer, which scale with the block size. Playing in "
-            f"10 ms blocks instead of 20 ms took it from {_fmt(twenty.get('stale_ms_median'))} "
-            f"ms to {_fmt(b['stale_ms'])} ms; 5 ms blocks give "
-            f"{_fmt(five.get('stale_ms_median'))} ms but leave less headroom against the GIL "
-            "and the scheduler before the device runs dry."
+            "after `speech_started`; the rest is what PortAudio had already handed to the "
+            f"device: its output latency ({_fmt(b.get('library_output_latency_ms'))} ms) plus "
+            f"two playback blocks of {_fmt(b.get('library_playback_block_ms'))} ms. Check "
+            "the reported latency: a device that reports more than 10 ms needs a smaller "
+            "`latency=` to meet the goal."
         )
     if not notes:
         return []
@@ -589,12 +585,15 @@ def _barge_in_details(results: dict[str, Any]) -> list[str]:
         "in the sample) first plays the rest of the packet it is in, then pulls packets; "
         "`skip_pending_audio()` only raises a sequence threshold, so the remainder of the "
         "current packet keeps playing. The library drops everything it holds under one "
-        "lock; what remains is the playback block in flight plus what PortAudio and ALSA "
-        "hold, which grows with the block size (reported output latency "
-        f"{_fmt(b.get('library_output_latency_ms'))} ms). `SounddeviceAudioIO` therefore "
-        "plays in blocks of at most 10 ms (capture keeps `block_ms`); the *20 ms blocks* row "
-        "is the library as it was before that cap, the *5 ms blocks* row what smaller blocks "
-        "would buy (at the cost of less headroom against the GIL and scheduling). *Audio "
+        "lock; what remains is what PortAudio had already handed to the device: its buffer "
+        "(the output latency, "
+        f"{_fmt(b.get('library_output_latency_ms'))} ms here, plus one block) and the block "
+        "being written, so stale audio is the latency plus two playback blocks. "
+        "`SounddeviceAudioIO` therefore plays in 5 ms blocks by default (`playback_block_ms`; "
+        "capture keeps `block_ms`). The *10 ms* and *20 ms blocks* rows are the library's "
+        "earlier playback blocks. Smaller blocks do not shorten how late a callback may be "
+        "before the device runs dry (the output latency, whatever the block size); they "
+        "mean more callbacks, 200 a second at 5 ms, each needing the GIL. *Audio "
         "intact*: with the silence removed, the file is exactly a prefix of the response.",
         "",
         "![Barge-in stale audio](../benchmarks/results/barge_in.png)",

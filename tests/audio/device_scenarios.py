@@ -99,7 +99,9 @@ def scenario_skip(out: Path, params: dict[str, Any]) -> dict[str, Any]:
 
     clip, after = pcm(params["seconds"], seed=2), pcm(0.2, seed=3)
     listener = speaker(params["speed"], paused=True)
-    audio = SounddeviceAudioIO(block_ms=params["block_ms"], capture=False)
+    block_ms = params.get("playback_block_ms")  # None: the default
+    options = {} if block_ms is None else {"playback_block_ms": block_ms}
+    audio = SounddeviceAudioIO(capture=False, **options)
     generation = audio.generation
     for i in range(0, len(clip), 2400):  # 50 ms deltas, as Voice Live sends them
         audio.queue_audio(clip[i : i + 2400], generation=generation)
@@ -107,17 +109,19 @@ def scenario_skip(out: Path, params: dict[str, Any]) -> dict[str, Any]:
     time.sleep(params["skip_after"])
     heard = listener.position  # what the listener had heard when the user barged in
     dropped = audio.skip_pending_audio()
+    _, written = listener.snapshot()  # what the device had written when skip returned
     played = audio.played_bytes  # the buffer is empty now, so this cannot move
     audio.queue_audio(clip[:2400], generation=generation)  # a late chunk of the old response
     audio.queue_audio(after, generation=audio.generation)  # the next response plays
     drained = asyncio.run(audio.drain(timeout=20))
     result = {
         "heard_at_skip": heard,
+        "written_at_skip": written,
         "dropped": dropped,
         "played_at_skip": played,
         "drained": drained,
         "latency": audio.output_latency,
-        "block_bytes": params["block_ms"] * 48,
+        "playback_block_ms": audio.playback_block_ms,
         **counters(audio),
     }
     time.sleep(0.05)

@@ -19,7 +19,13 @@ from typing import Any, Literal, TypeAlias
 from voicelive_proactive.audio.base import BYTES_PER_MS, SAMPLE_RATE, FrameCallback
 from voicelive_proactive.errors import AudioUnavailableError, ConfigurationError
 
-__all__ = ["DeviceSpec", "Latency", "PlaybackBuffer", "SounddeviceAudioIO"]
+__all__ = [
+    "DEFAULT_PLAYBACK_BLOCK_MS",
+    "DeviceSpec",
+    "Latency",
+    "PlaybackBuffer",
+    "SounddeviceAudioIO",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -28,12 +34,14 @@ DeviceSpec: TypeAlias = int | str | None
 #: PortAudio's suggested latency: seconds, or the device's ``"low"``/``"high"`` preset.
 Latency: TypeAlias = float | Literal["low", "high"]
 
-# Performance (barge-in): besides the block the callback is filling, PortAudio's ALSA backend
-# keeps more blocks queued in the device, so what the listener still hears after
-# skip_pending_audio() grows with the block size: 60 ms with 20 ms blocks, 20 ms with 10 ms
-# blocks (benchmarks/barge_in.py, through an ALSA file device). Playback therefore uses
-# blocks of at most this many ms; capture keeps block_ms, so microphone frames do not change.
-_MAX_OUTPUT_BLOCK_MS = 10
+# Performance (barge-in): after skip_pending_audio() the listener still hears what PortAudio has
+# already handed to the device: its buffer (the reported output latency plus one block) and
+# the block being written, i.e. latency + 2 blocks. Through the ALSA file device that is 60 ms
+# with 20 ms blocks, 30 ms with 10 ms and 20 ms with 5 ms (benchmarks/barge_in.py). The time a
+# late callback has before the device runs dry is the output latency (10 ms with "low"),
+# whatever the block size, so small playback blocks do not shorten it; they mean more
+# callbacks (200 a second at 5 ms, a few microseconds each, each taking the GIL).
+DEFAULT_PLAYBACK_BLOCK_MS = 5
 
 _ALTERNATIVES = (
     "To run without a sound device, pass audio=None (your app handles audio), "
@@ -77,6 +85,11 @@ def _check_device_spec(device: object, name: str) -> None:
             f"{name} must be a device index (int), part of a device name (str) or None "
             f"for the default device, not {device!r}"
         )
+
+
+def _check_block_ms(value: object, name: str, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 200:
+        raise ConfigurationError(f"{name} must be an int from {low} to 200 (ms), not {value!r}")
 
 
 def _resolve_device(sd: Any, device: DeviceSpec, kind: Literal["input", "output"]) -> str:
@@ -240,10 +253,12 @@ class SounddeviceAudioIO:
 
     ``device``/``capture_device`` select the output/input device by index or by a substring
     of its name (``None``: the system default). ``block_ms`` is the PortAudio block size of
-    capture, and of playback up to 10 ms: after barge-in, the listener still hears at most
-    one playback block plus the device's own buffer (``latency``), so playback blocks stay
-    small. ``capture=False`` makes it playback-only: the input device is not checked and
-    :meth:`start_capture` does nothing.
+    capture: the size of the microphone frames. ``playback_block_ms`` is that of playback:
+    after barge-in the listener still hears about ``latency`` plus two playback blocks, so it
+    is small by default (5 ms); raise it only if your platform cannot call back that often.
+    ``latency`` is PortAudio's suggested output latency, which is also how late a callback
+    may be before the device runs dry. ``capture=False`` makes it playback-only: the input
+    device is not checked and :meth:`start_capture` does nothing.
     """
 
     def __init__(
@@ -252,13 +267,14 @@ class SounddeviceAudioIO:
         *,
         capture_device: DeviceSpec = None,
         block_ms: int = 20,
+        playback_block_ms: int = DEFAULT_PLAYBACK_BLOCK_MS,
         latency: Latency = "low",
         capture: bool = True,
     ) -> None:
         _check_device_spec(device, "device")
         _check_device_spec(capture_device, "capture_device")
-        if isinstance(block_ms, bool) or not isinstance(block_ms, int) or not 5 <= block_ms <= 200:
-            raise ConfigurationError(f"block_ms must be an int from 5 to 200, not {block_ms!r}")
+        _check_block_ms(block_ms, "block_ms", 5)
+        _check_block_ms(playback_block_ms, "playback_block_ms", 2)
         if latency not in ("low", "high") and (
             isinstance(latency, bool) or not isinstance(latency, (int, float)) or latency <= 0
         ):
@@ -269,7 +285,8 @@ class SounddeviceAudioIO:
         self._device = device
         self._capture_device = capture_device
         self._block_frames = SAMPLE_RATE * block_ms // 1000
-        self._output_block_frames = SAMPLE_RATE * min(block_ms, _MAX_OUTPUT_BLOCK_MS) // 1000
+        self._playback_block_ms = playback_block_ms
+        self._output_block_frames = SAMPLE_RATE * playback_block_ms // 1000
         self._latency = latency
         self._capture = capture
         self.device_name = _resolve_device(self._sd, device, "output")
@@ -354,6 +371,11 @@ class SounddeviceAudioIO:
     def callback_errors(self) -> int:
         """Output callbacks that failed and played silence instead (should stay 0)."""
         return self._buffer.callback_errors
+
+    @property
+    def playback_block_ms(self) -> int:
+        """The PortAudio block size of playback, in ms."""
+        return self._playback_block_ms
 
     @property
     def output_latency(self) -> float | None:
