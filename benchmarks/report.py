@@ -621,7 +621,11 @@ def _scale_details(results: dict[str, Any]) -> list[str]:
         f"{setup.get('repeats')} runs per N and variant, interleaved, each starting once the "
         "emulators have closed the previous run's connections; figures are medians of the "
         "runs. A run that the shared machine stalls shows up in the ranges, for either "
-        "variant.",
+        "variant. The biggest such stall is the garbage collector: aiohttp keeps each closed "
+        "WebSocket referenced by its heartbeat timer (the SDK's default 30 s), so the "
+        "previous runs' connections are still on the heap, and a full collection during a "
+        "burst pauses the client for up to 0.5 s whichever variant is running, so compare "
+        "the ranges, not only the medians.",
         "",
         "| N | variant | p50 ms | p99 ms (range over runs) | ratio p50 / p99 "
         "| greeted exactly once | connect s | greet s |",
