@@ -6,7 +6,7 @@ The public API lives here; submodules are implementation detail unless documente
 import logging as _logging
 
 from ._version import __version__
-from .audio import AudioIO, NullAudioIO, SounddeviceAudioIO, WavAudioIO
+from .audio import AudioFormat, AudioIO, NullAudioIO, SounddeviceAudioIO, WavAudioIO
 from .endpoint import check_endpoint
 from .errors import (
     AudioUnavailableError,
@@ -45,6 +45,7 @@ __all__ = [
     "DEFAULT",
     "MAX_CONTEXT_VALUE_CHARS",
     "MAX_GREETING_CHARS",
+    "AudioFormat",
     "AudioIO",
     "AudioUnavailableError",
     "CallableGreeting",

@@ -8,10 +8,13 @@
 from voicelive_proactive.audio.base import BYTES_PER_MS, SAMPLE_RATE, AudioIO, FrameCallback
 from voicelive_proactive.audio.device import SounddeviceAudioIO
 from voicelive_proactive.audio.files import NullAudioIO, WavAudioIO
+from voicelive_proactive.audio.formats import PCM16_24K, AudioFormat
 
 __all__ = [
     "BYTES_PER_MS",
+    "PCM16_24K",
     "SAMPLE_RATE",
+    "AudioFormat",
     "AudioIO",
     "FrameCallback",
     "NullAudioIO",
