@@ -61,20 +61,28 @@ _ALLOWED_CONTROLS = frozenset("\t\n\r")
 _WHITESPACE_RUN = re.compile(r"\s+")
 
 
+def _be(subject: str) -> str:
+    """The verb for ``subject`` ("The instructions are", "The template is")."""
+    return "are" if subject.endswith("s") else "is"
+
+
 def _check_text(text: object, what: str) -> str:
     if not isinstance(text, str):
-        raise GreetingConfigError(f"{what} must be a str, got {type(text).__name__}.")
+        raise GreetingConfigError(f"{what} must be a str, not {type(text).__name__}.")
     if not text.strip():
-        raise EmptyGreetingError(f"{what} is empty; give it the words to say or the instruction.")
+        raise EmptyGreetingError(
+            f"{what} must not be empty or only whitespace; write the words to say or the "
+            "instruction."
+        )
     if len(text) > MAX_GREETING_CHARS:
         raise GreetingTooLongError(
-            f"{what} is {len(text)} characters; the maximum is {MAX_GREETING_CHARS}. "
+            f"{what} must be at most {MAX_GREETING_CHARS} characters, not {len(text)}. "
             "Shorten it: a greeting should take seconds to say."
         )
     for index, char in enumerate(text):
         if char not in _ALLOWED_CONTROLS and unicodedata.category(char) == "Cc":
             raise ControlCharacterError(
-                f"{what} holds the control character {char!r} at index {index}; remove it."
+                f"{what} must not contain control characters; remove {char!r} at index {index}."
             )
     return text
 
@@ -239,8 +247,8 @@ def _template_fields(template: str, what: str) -> frozenset[str]:
         parsed = list(string.Formatter().parse(template))
     except ValueError as exc:
         raise TemplateError(
-            f"{what} is malformed ({exc}); write placeholders as {{name}} and literal "
-            "braces as {{{{ and }}}}."
+            f"{what} {_be(what)} malformed ({exc}); write placeholders as {{name}} and literal "
+            "braces as {{ and }}."
         ) from None
     fields = set()
     for _, name, spec, conversion in parsed:
@@ -248,13 +256,13 @@ def _template_fields(template: str, what: str) -> frozenset[str]:
             continue
         if not name.isidentifier():
             raise TemplateError(
-                f"{what} uses the placeholder {{{name}}}; only plain {{field}} placeholders "
+                f"{what} may not use the placeholder {{{name}}}; only plain {{field}} placeholders "
                 "are allowed (no positions, attributes or indexes such as {user.name} or "
                 "{items[0]}). Put the value itself in the context."
             )
         if spec or conversion:
             raise TemplateError(
-                f"{what} formats {{{name}}} with ':{spec}' or '!{conversion}'; only plain "
+                f"{what} may not format {{{name}}} with ':{spec}' or '!{conversion}'; only plain "
                 "{field} placeholders are allowed. Format the value before putting it in "
                 "the context."
             )
