@@ -186,3 +186,13 @@ def test_context_is_a_read_only_mapping_with_session_id() -> None:
     assert c["name"] == "Lisa" and dict(c) == {"name": "Lisa"} and c.session_id == "abc"
     assert c.now.tzinfo is not None
     assert "Lisa" not in repr(c)  # values may be personal data; keys only
+
+
+def test_messages_read_correctly_for_plural_subjects_and_literal_braces() -> None:
+    with pytest.raises(vp.EmptyGreetingError) as empty:
+        vp.LLMGreeting(" ")
+    assert str(empty.value).startswith("The instructions must not be empty")
+    with pytest.raises(vp.TemplateError) as malformed:
+        vp.LLMGreeting("Greet {name")
+    assert "The instructions are malformed" in str(malformed.value)
+    assert "literal braces as {{ and }}." in str(malformed.value)
