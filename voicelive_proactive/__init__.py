@@ -37,7 +37,7 @@ from .greetings import (
     StrategyLike,
     TemplateGreeting,
 )
-from .guard import GuardLike, OnceGuard
+from .guard import GuardLike, GuardResult, OnceGuard
 from .outcome import GreetingMetrics, GreetingOutcome, GreetingStatus
 from .session import DEFAULT, ProactiveSession
 
@@ -65,6 +65,7 @@ __all__ = [
     "GreetingStrategy",
     "GreetingTooLongError",
     "GuardLike",
+    "GuardResult",
     "InsecureEndpointError",
     "LLMGreeting",
     "MissingContextFieldError",

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+import enum
 import threading
 from collections.abc import Awaitable
 from typing import Protocol, runtime_checkable
 
-__all__ = ["GuardLike", "OnceGuard"]
+__all__ = ["GuardLike", "GuardResult", "OnceGuard"]
+
+
+class GuardResult(enum.Enum):
+    """A guard's answer, when it has more to say than yes or no.
+
+    It is truthy only for :attr:`ACQUIRED`, so it works wherever a ``bool`` answer does.
+    """
+
+    ACQUIRED = "acquired"
+    """This caller may greet: nobody has before."""
+    TAKEN = "taken"
+    """Somebody already greeted (the session speaks ``resume_greeting`` if it has one)."""
+    UNAVAILABLE = "unavailable"
+    """The guard could not tell (its store failed) and was configured not to guess yes."""
+
+    def __bool__(self) -> bool:
+        return self is GuardResult.ACQUIRED
 
 
 @runtime_checkable
@@ -14,10 +32,11 @@ class GuardLike(Protocol):
     """What a session needs from a guard.
 
     This is the seam for a shared backend (one greeting per caller across processes, say):
-    ``try_acquire`` may return ``bool`` or an awaitable of ``bool``.
+    ``try_acquire`` may return ``bool`` or an awaitable of ``bool``, or a :class:`GuardResult`
+    (or an awaitable of one) to tell "already greeted" from "could not tell".
     """
 
-    def try_acquire(self) -> bool | Awaitable[bool]:
+    def try_acquire(self) -> bool | GuardResult | Awaitable[bool | GuardResult]:
         """Return True to exactly one caller, ever (until reset); False to all others."""
         ...
 

@@ -5,7 +5,14 @@
 :class:`NullAudioIO` and :class:`WavAudioIO` need no sound device at all.
 """
 
-from voicelive_proactive.audio.base import BYTES_PER_MS, SAMPLE_RATE, AudioIO, FrameCallback
+from voicelive_proactive.audio.base import (
+    BYTES_PER_MS,
+    SAMPLE_RATE,
+    AudioIO,
+    FormatAware,
+    FrameCallback,
+    PlayoutAware,
+)
 from voicelive_proactive.audio.device import SounddeviceAudioIO
 from voicelive_proactive.audio.files import NullAudioIO, WavAudioIO
 from voicelive_proactive.audio.formats import PCM16_24K, AudioFormat
@@ -16,8 +23,10 @@ __all__ = [
     "SAMPLE_RATE",
     "AudioFormat",
     "AudioIO",
+    "FormatAware",
     "FrameCallback",
     "NullAudioIO",
+    "PlayoutAware",
     "SounddeviceAudioIO",
     "WavAudioIO",
 ]

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-__all__ = ["SAMPLE_RATE", "BYTES_PER_SAMPLE", "BYTES_PER_MS", "AudioIO", "FrameCallback"]
+if TYPE_CHECKING:
+    from .formats import AudioFormat
+
+__all__ = [
+    "SAMPLE_RATE",
+    "BYTES_PER_SAMPLE",
+    "BYTES_PER_MS",
+    "AudioIO",
+    "FormatAware",
+    "FrameCallback",
+    "PlayoutAware",
+]
 
 #: Voice Live's ``pcm16`` format: 24 kHz, mono, 16-bit little-endian.
 SAMPLE_RATE = 24_000
@@ -46,4 +57,42 @@ class AudioIO(Protocol):
 
     def close(self) -> None:
         """Stop playback and capture and release the device. Safe to call twice."""
+        ...
+
+
+@runtime_checkable
+class FormatAware(Protocol):
+    """Optional ``AudioIO`` capability: follow the formats the session negotiated.
+
+    The session calls :meth:`configure_formats` when ``session.updated`` reports formats that
+    differ from the ones in use (24 kHz PCM16 both ways until then), before it queues audio
+    in the new format. From then on ``queue_audio`` receives bytes in ``output``,
+    ``skip_pending_audio`` counts dropped bytes in ``output``, and ``on_frame`` must deliver
+    microphone bytes in ``input``. A backend without this capability gets the service's bytes
+    as they are, whatever the format.
+    """
+
+    def configure_formats(self, *, output: AudioFormat, input: AudioFormat) -> None:
+        """Play ``output`` and capture ``input`` from now on."""
+        ...
+
+
+@runtime_checkable
+class PlayoutAware(Protocol):
+    """Optional ``AudioIO`` capability: say when queued audio has finished playing.
+
+    Audio arrives faster than real time, so the service's ``response.done`` says nothing about
+    when the listener stops hearing the agent. The session asks here instead (idle nudges,
+    speech the user cannot cut off). Without this capability it estimates playout from the
+    bytes received.
+    """
+
+    def notify_when_played(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once, from any thread, when all audio queued so far has played.
+
+        "Played" means heard, or as close to it as the backend can tell (a sound card adds
+        its output latency), or dropped by :meth:`AudioIO.skip_pending_audio`. With nothing
+        pending, ``callback`` may run at once, even before this method returns. It must not
+        block; the session's callback only hands the news to its event loop.
+        """
         ...
