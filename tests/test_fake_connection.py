@@ -104,7 +104,7 @@ async def test_push_needs_a_type() -> None:
 async def test_wait_sent_times_out_with_what_was_sent() -> None:
     fake = FakeConnection()
     await fake.response.create()
-    with pytest.raises(AssertionError, match=r"response\.create"):
+    with pytest.raises(TimeoutError, match=r"response\.create"):
         await fake.wait_sent("session.update", timeout=0.05)
     await fake.wait_sent("response.create")
 

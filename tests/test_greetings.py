@@ -159,7 +159,9 @@ class TestCallablesAndSubclasses:
         assert isinstance(vp.greetings.as_strategy("Hi"), vp.StaticGreeting)
 
     def test_other_types_are_rejected(self) -> None:
-        with pytest.raises(vp.GreetingConfigError, match="GreetingStrategy, a str or a callable"):
+        with pytest.raises(
+            vp.GreetingConfigError, match="GreetingStrategy, a str, a Greeting or a callable"
+        ):
             vp.greetings.as_strategy(42)  # type: ignore[arg-type]
 
 

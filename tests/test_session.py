@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 import voicelive_proactive as vp
-from voicelive_proactive.testing import FakeConnection, MemoryAudioIO, audio_response_events
+from voicelive_proactive.floor import TAG_KEY
+from voicelive_proactive.testing import (
+    FakeConnection,
+    ManualClock,
+    MemoryAudioIO,
+    audio_response_events,
+)
 
 from .conftest import deliver
 
@@ -17,8 +23,13 @@ SPEECH = {"type": "input_audio_buffer.speech_started", "audio_start_ms": 0, "ite
 CHUNK = b"\x01\x02" * 2400  # 100 ms of 24 kHz PCM16
 
 
-def created(rid: str) -> dict[str, Any]:
-    return {"type": "response.created", "response": {"id": rid, "status": "in_progress"}}
+def created(rid: str, answering: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``response.created``; ``answering`` a sent response.create echoes its metadata tag."""
+    metadata = answering["response"]["metadata"] if answering is not None else None
+    return {
+        "type": "response.created",
+        "response": {"id": rid, "status": "in_progress", "metadata": metadata},
+    }
 
 
 def done(rid: str, status: str = "completed") -> dict[str, Any]:
@@ -57,14 +68,18 @@ async def test_spoken_greeting_goes_out_as_pre_generated_message() -> None:
                 "type": "message",
                 "role": "assistant",
                 "content": [{"type": "text", "text": "Hi Lisa, welcome back!"}],
-            }
+            },
+            "metadata": {TAG_KEY: event["event_id"]},
         },
     }
     assert event["event_id"].startswith("vp_")
-    assert p.outcome.status is vp.GreetingStatus.SENT
+    # On the wire, but the service has not answered: still pending.
+    assert p.outcome.status is vp.GreetingStatus.PENDING
     assert p.outcome.greeting == vp.Greeting.spoken("Hi Lisa, welcome back!")
     assert p.session_id == "sess_1"
-    assert not p.finished  # sent, but not spoken yet
+    await deliver(p, fake, *audio_response_events("r1", "i1", [CHUNK], answering=event)[:5])
+    assert p.outcome.status is vp.GreetingStatus.SENT
+    assert not p.finished  # speaking, not done yet
 
 
 async def test_instructed_greeting_is_a_system_item_then_a_plain_response() -> None:
@@ -78,7 +93,11 @@ async def test_instructed_greeting_is_a_system_item_then_a_plain_response() -> N
         "role": "system",
         "content": [{"type": "input_text", "text": 'Greet "Lisa" warmly.'}],
     }
-    assert create == {"type": "response.create", "event_id": create["event_id"]}
+    assert create == {
+        "type": "response.create",
+        "event_id": create["event_id"],
+        "response": {"metadata": {TAG_KEY: create["event_id"]}},
+    }
     assert item["event_id"] != create["event_id"]
 
 
@@ -146,7 +165,7 @@ async def test_error_naming_the_greeting_falls_back_to_the_next_strategy() -> No
     first = fake.sent[0]["event_id"]
     await deliver(p, fake, error(first, "unknown_parameter"))
     assert fake.sent_types() == ["response.create", "conversation.item.create", "response.create"]
-    assert p.outcome.status is vp.GreetingStatus.SENT
+    assert p.outcome.status is vp.GreetingStatus.PENDING  # the second is not answered yet
     assert p.outcome.greeting == vp.Greeting.instructed("Greet the user.")
     assert p.outcome.attempts == 2
 
@@ -166,6 +185,9 @@ async def test_errors_about_other_events_are_ignored() -> None:
     fake = FakeConnection()
     p = session(fake)
     await deliver(p, fake, UPDATED, error("someone_else"), error(None))
+    assert fake.sent_types() == ["response.create"]
+    assert p.outcome.status is vp.GreetingStatus.PENDING
+    await deliver(p, fake, *audio_response_events("r1", "i1", [CHUNK], answering=fake.sent[0]))
     assert p.outcome.status is vp.GreetingStatus.SENT
 
 
@@ -178,7 +200,9 @@ async def test_active_response_error_resends_the_same_greeting_after_done() -> N
     assert len(fake.sent) == 1 and p.outcome.status is vp.GreetingStatus.PENDING
     await deliver(p, fake, done("r_vad"))
     second = fake.sent[1]
-    assert second["response"] == first["response"] and second["event_id"] != first["event_id"]
+    message = "pre_generated_assistant_message"
+    assert second["response"][message] == first["response"][message]
+    assert second["event_id"] != first["event_id"]
 
 
 async def test_render_failure_falls_back_and_all_failing_sends_nothing() -> None:
@@ -287,7 +311,7 @@ async def test_manual_greet_is_still_guarded() -> None:
     assert fake.sent == []
     first = await p.greet()
     second = await p.greet()
-    assert first.status is vp.GreetingStatus.SENT and second == first
+    assert first.status is vp.GreetingStatus.PENDING and second == first
     assert fake.sent_types() == ["response.create"]
 
 
@@ -306,7 +330,7 @@ async def test_greet_racing_from_another_thread_sends_once() -> None:
         await deliver(p, fake, UPDATED)
         await asyncio.to_thread(thread.join)
         assert fake.sent_types() == ["response.create"]
-        assert results[0].status is vp.GreetingStatus.SENT
+        assert results[0].greeting == vp.Greeting.spoken("Hi Lisa!")
 
 
 async def test_shared_guard_greets_once_across_sessions() -> None:
@@ -331,22 +355,34 @@ async def test_async_guard_backend_is_awaited() -> None:
     fake = FakeConnection()
     p = session(fake, guard=AsyncGuard())
     await deliver(p, fake, UPDATED)
+    await fake.wait_sent("response.create")  # the guard is awaited off the event path
     assert fake.sent_types() == ["response.create"]
 
 
 async def test_audio_is_queued_and_metrics_recorded() -> None:
-    ticks = iter(range(100))
+    clock = ManualClock()
     fake, mem = FakeConnection(), MemoryAudioIO()
-    p = session(fake, audio=mem, clock=lambda: float(next(ticks)))
-    await deliver(p, fake, UPDATED, *audio_response_events("r1", "i1", [CHUNK, CHUNK]))
+    p = session(fake, audio=mem, clock=clock)
+    await deliver(p, fake, UPDATED)
+    events = audio_response_events("r1", "i1", [CHUNK, CHUNK], answering=fake.sent[0])
+    clock.advance(1)
+    await deliver(p, fake, events[0])
+    clock.advance(1)
+    await deliver(p, fake, *events[1:5])
+    clock.advance(1)
+    await deliver(p, fake, *events[5:])
     assert mem.queued == CHUNK * 2
     m = p.metrics
-    assert (m.session_ready, m.greeting_sent, m.response_created) == (0.0, 1.0, 2.0)
-    assert (m.first_audio, m.done) == (3.0, 4.0)
-    assert m.ready_to_first_audio_ms == 3000.0 and m.audio_bytes == len(CHUNK) * 2
-    assert p.outcome.settled and not p.outcome.interrupted
-    assert p.finished
+    assert (m.session_ready, m.greeting_sent, m.response_created) == (0.0, 0.0, 1.0)
+    assert (m.first_audio, m.done) == (2.0, 3.0)
+    assert m.ready_to_first_audio_ms == 2000.0 and m.audio_bytes == len(CHUNK) * 2
+    assert p.finished and not p.outcome.interrupted
     assert (await p.wait(timeout=1)).status is vp.GreetingStatus.SENT
+    assert not p.outcome.settled  # its audio is still waiting to be played
+    mem.play_all()
+    clock.advance(1)  # (a backend without playout reports is estimated by the clock)
+    await asyncio.sleep(0.01)  # the playout news reaches the loop
+    assert p.outcome.settled
 
 
 async def test_barge_in_flushes_audio_drops_late_chunks_and_truncates() -> None:
@@ -424,13 +460,29 @@ async def test_every_sent_event_has_an_event_id() -> None:
 async def test_user_speaking_while_the_greeting_is_in_flight_cancels_it() -> None:
     fake, mem = FakeConnection(), MemoryAudioIO()
     p = session(fake, audio=mem)
-    events = audio_response_events("r1", "i1", [CHUNK])
-    await deliver(p, fake, UPDATED, SPEECH, *events)
+    await deliver(p, fake, UPDATED, SPEECH)
+    events = audio_response_events("r1", "i1", [CHUNK], answering=fake.sent[0])
+    await deliver(p, fake, *events)
     cancel = fake.sent_of("response.cancel")
-    assert cancel == [{"type": "response.cancel", "event_id": cancel[0]["event_id"]}]
+    # It names the response, so it can only ever stop the greeting.
+    assert cancel == [
+        {"type": "response.cancel", "event_id": cancel[0]["event_id"], "response_id": "r1"}
+    ]
     assert mem.queued == b""  # none of the greeting talks over the user
-    assert p.outcome.status is vp.GreetingStatus.SENT
-    assert p.outcome.interrupted
+    assert p.outcome.status is vp.GreetingStatus.SKIPPED
+    assert "user" in (p.outcome.reason or "")
+
+
+async def test_a_response_only_presumed_ours_is_held_not_cancelled() -> None:
+    # Without the metadata echo the session cannot know whose response this is: it might
+    # be the service's reply to the user. Nothing is cancelled, and nothing plays over the
+    # user until the response turns out to be the greeting (here: by elimination at done).
+    fake, mem = FakeConnection(), MemoryAudioIO()
+    p = session(fake, audio=mem)
+    await deliver(p, fake, UPDATED, SPEECH, *audio_response_events("r1", "i1", [CHUNK]))
+    assert fake.sent_of("response.cancel") == []
+    assert mem.queued == b""
+    assert p.outcome.status is vp.GreetingStatus.SKIPPED
 
 
 def test_greet_from_a_thread_after_the_session_loop_stopped_is_a_clear_error() -> None:

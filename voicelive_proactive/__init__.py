@@ -20,7 +20,20 @@ from .errors import (
     InsecureEndpointError,
     MissingContextFieldError,
     ProactiveError,
+    SessionClosedError,
     TemplateError,
+)
+from .events import (
+    FunctionCallRequested,
+    NudgeFired,
+    NudgesExhausted,
+    ProactiveEvent,
+    SpeechFailed,
+    SpeechFinished,
+    SpeechInterrupted,
+    SpeechQueued,
+    SpeechSkipped,
+    SpeechStarted,
 )
 from .greetings import (
     MAX_CONTEXT_VALUE_CHARS,
@@ -38,11 +51,15 @@ from .greetings import (
     TemplateGreeting,
 )
 from .guard import GuardLike, GuardResult, OnceGuard
-from .outcome import GreetingMetrics, GreetingOutcome, GreetingStatus
-from .session import DEFAULT, ProactiveSession
+from .health import SessionHealth
+from .nudge import IdleNudge
+from .outcome import FunctionCall, GreetingMetrics, GreetingOutcome, GreetingStatus
+from .session import DEFAULT, DEFAULT_RENDER_TIMEOUT, ProactiveSession
+from .speech import Speech, SpeechKind
 
 __all__ = [
     "DEFAULT",
+    "DEFAULT_RENDER_TIMEOUT",
     "MAX_CONTEXT_VALUE_CHARS",
     "MAX_GREETING_CHARS",
     "AudioFormat",
@@ -53,6 +70,8 @@ __all__ = [
     "ControlCharacterError",
     "EmptyGreetingError",
     "FallbackGreeting",
+    "FunctionCall",
+    "FunctionCallRequested",
     "Greeting",
     "GreetingConfigError",
     "GreetingContext",
@@ -66,15 +85,29 @@ __all__ = [
     "GreetingTooLongError",
     "GuardLike",
     "GuardResult",
+    "IdleNudge",
     "InsecureEndpointError",
     "LLMGreeting",
     "MissingContextFieldError",
+    "NudgeFired",
+    "NudgesExhausted",
     "NullAudioIO",
     "OnceGuard",
     "ProactiveError",
+    "ProactiveEvent",
     "ProactiveSession",
     "RandomGreeting",
+    "SessionClosedError",
+    "SessionHealth",
     "SounddeviceAudioIO",
+    "Speech",
+    "SpeechFailed",
+    "SpeechFinished",
+    "SpeechInterrupted",
+    "SpeechKind",
+    "SpeechQueued",
+    "SpeechSkipped",
+    "SpeechStarted",
     "StaticGreeting",
     "StrategyLike",
     "TemplateError",

@@ -19,6 +19,7 @@ __all__ = [
     "InsecureEndpointError",
     "MissingContextFieldError",
     "ProactiveError",
+    "SessionClosedError",
     "TemplateError",
 ]
 
@@ -76,3 +77,7 @@ class AudioUnavailableError(ProactiveError, RuntimeError):
 
 class InsecureEndpointError(ConfigurationError):
     """A plain ``ws://``/``http://`` endpoint was given for a host that is not loopback."""
+
+
+class SessionClosedError(ProactiveError, RuntimeError):
+    """The session was closed (``aclose()``/``async with``); build a new one per connection."""

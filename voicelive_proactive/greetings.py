@@ -210,18 +210,53 @@ class GreetingStrategy(ABC):
 StrategyLike = GreetingStrategy | str | Callable[[GreetingContext], Greeting | Awaitable[Greeting]]
 
 
-def as_strategy(value: StrategyLike) -> GreetingStrategy:
-    """Turn anything accepted as a strategy into a :class:`GreetingStrategy`."""
+def as_strategy(value: StrategyLike | Greeting) -> GreetingStrategy:
+    """Turn anything accepted as a strategy into a :class:`GreetingStrategy`.
+
+    A ``str`` is spoken as is, a :class:`Greeting` is used as it is, and a callable must take
+    one argument (the :class:`GreetingContext`).
+    """
     if isinstance(value, GreetingStrategy):
         return value
     if isinstance(value, str):
         return StaticGreeting(value)
+    if isinstance(value, Greeting):
+        return _Rendered(value)
     if callable(value):
         return CallableGreeting(value)
     raise GreetingConfigError(
-        f"A greeting strategy must be a GreetingStrategy, a str or a callable taking a "
-        f"GreetingContext; got {type(value).__name__}."
+        f"A greeting strategy must be a GreetingStrategy, a str, a Greeting or a callable "
+        f"taking a GreetingContext; got {type(value).__name__}."
     )
+
+
+class _Rendered(GreetingStrategy):
+    """A greeting that is already rendered."""
+
+    def __init__(self, greeting: Greeting) -> None:
+        self.greeting = greeting
+
+    def render(self, context: GreetingContext) -> Greeting:
+        return self.greeting
+
+    def __repr__(self) -> str:
+        return repr(self.greeting)
+
+
+def _check_one_argument(func: Callable[..., object]) -> None:
+    """Fail now, not at render time, when ``func`` cannot be called with the context."""
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):  # a builtin or C function without a signature: trust it
+        return
+    try:
+        signature.bind(None)
+    except TypeError:
+        raise GreetingConfigError(
+            f"{getattr(func, '__qualname__', func)!r} cannot be a greeting strategy: it must "
+            f"take one argument, the GreetingContext (its signature is {signature}). Write "
+            "`def greet(context: GreetingContext) -> Greeting`."
+        ) from None
 
 
 class StaticGreeting(GreetingStrategy):
@@ -352,6 +387,7 @@ class CallableGreeting(GreetingStrategy):
     def __init__(self, func: Callable[[GreetingContext], Greeting | Awaitable[Greeting]]) -> None:
         if not callable(func):
             raise GreetingConfigError(f"{func!r} is not callable.")
+        _check_one_argument(func)
         self.func = func
 
     def render(self, context: GreetingContext) -> Greeting | Awaitable[Greeting]:

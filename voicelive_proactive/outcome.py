@@ -1,4 +1,4 @@
-"""What happened to the greeting (``GreetingOutcome``) and how long it took (metrics)."""
+"""What happened to a proactive speech (``GreetingOutcome``) and how long it took (metrics)."""
 
 from __future__ import annotations
 
@@ -7,25 +7,46 @@ from dataclasses import dataclass, field
 
 from .greetings import Greeting, GreetingStrategy
 
-__all__ = ["GreetingMetrics", "GreetingOutcome", "GreetingStatus"]
+__all__ = ["FunctionCall", "GreetingMetrics", "GreetingOutcome", "GreetingStatus"]
 
 
 class GreetingStatus(str, enum.Enum):
-    """Where the greeting stands. Only ``PENDING`` ever changes."""
+    """Where a greeting (or any proactive speech) stands.
+
+    ``PENDING`` changes exactly once, to one of the other three, which are final.
+    """
 
     PENDING = "pending"
-    """Not sent yet: waiting for the session, for an active response to end, or rendering."""
+    """Not delivered yet: waiting for its turn, rendering, or sent and not yet answered."""
     SENT = "sent"
-    """Sent to the service (it may since have been interrupted; see ``interrupted``)."""
+    """The service accepted it and started speaking it (see ``interrupted`` for the rest)."""
     SKIPPED = "skipped"
-    """Deliberately not sent: the user spoke first, or the guard said another greeted."""
+    """Deliberately not spoken: the user spoke first, the guard said another greeted, or the
+    app cancelled it."""
     FAILED = "failed"
-    """Could not be sent: every strategy failed, the service rejected it, or the link broke."""
+    """Could not be delivered: every strategy failed, the service rejected it, or the link
+    broke."""
+
+
+@dataclass(frozen=True)
+class FunctionCall:
+    """A tool call the model made in a proactive response, before speaking."""
+
+    name: str | None
+    call_id: str | None
+    arguments: str | None
+    """The arguments as the model wrote them (a JSON string)."""
 
 
 @dataclass(frozen=True)
 class GreetingOutcome:
-    """The greeting's status, the greeting itself and why it ended as it did."""
+    """What happened to a greeting (or a ``say()``/nudge): status, what was said, and why.
+
+    An outcome only ever moves forward. ``status`` leaves ``PENDING`` once and is then final,
+    and so are ``greeting``, ``strategy``, ``attempts``, ``reason``, ``error`` and ``resumed``.
+    What the listener heard (``interrupted``, ``played_ms``, ``transcript``) is filled in while
+    the speech plays; once ``settled`` is true, nothing about the outcome changes again.
+    """
 
     status: GreetingStatus = GreetingStatus.PENDING
     greeting: Greeting | None = None
@@ -35,14 +56,24 @@ class GreetingOutcome:
     attempts: int = 0
     """How many strategies were tried (a fallback chain may try several)."""
     interrupted: bool = False
-    """The user barged in before the greeting finished playing."""
+    """The user barged in (or the service cancelled it) before it finished playing."""
     played_ms: int | None = None
-    """When interrupted: how much of the greeting was played (what it was truncated to)."""
+    """When interrupted: how much of it the listener heard (what it was truncated to)."""
+    transcript: str | None = None
+    """What the service actually said (``response.audio_transcript.done``); for an
+    instructed greeting this is the model's wording, not the instruction."""
+    resumed: bool = False
+    """The guard said this conversation was already greeted, so ``resume_greeting`` was
+    spoken instead of ``greeting``."""
+    function_calls: tuple[FunctionCall, ...] = ()
+    """Tool calls the model made before speaking (the app answers them; see the guide)."""
+    settled: bool = False
+    """Nothing about this outcome will change any more: it was skipped or failed, or it was
+    spoken and its audio has finished playing (or was cut off)."""
 
-    @property
-    def settled(self) -> bool:
-        """True once the status can no longer change from pending."""
-        return self.status is not GreetingStatus.PENDING
+    def __post_init__(self) -> None:
+        if self.status in (GreetingStatus.SKIPPED, GreetingStatus.FAILED):
+            object.__setattr__(self, "settled", True)
 
 
 def _ms(start: float | None, end: float | None) -> float | None:
@@ -60,8 +91,10 @@ class GreetingMetrics:
     response_created: float | None = None
     first_audio: float | None = None
     done: float | None = None
+    played_out: float | None = None
+    """When its audio finished playing locally (or was cut off)."""
     audio_bytes: int = 0
-    """Bytes of greeting audio received."""
+    """Bytes of its audio received (in the negotiated output format)."""
 
     @property
     def ready_to_sent_ms(self) -> float | None:
@@ -88,6 +121,12 @@ class GreetingMetrics:
         """From ``session.updated`` to the greeting's ``response.done``."""
         return _ms(self.session_ready, self.done)
 
+    @property
+    def done_to_played_out_ms(self) -> float | None:
+        """From ``response.done`` to the end of local playout: audio arrives faster than real
+        time, so this is how long the listener still hears it after the service is done."""
+        return _ms(self.done, self.played_out)
+
     def as_dict(self) -> dict[str, float | int | None]:
         """Timestamps and derived milliseconds, for logs and JSON."""
         return {
@@ -96,10 +135,12 @@ class GreetingMetrics:
             "response_created": self.response_created,
             "first_audio": self.first_audio,
             "done": self.done,
+            "played_out": self.played_out,
             "audio_bytes": self.audio_bytes,
             "ready_to_sent_ms": self.ready_to_sent_ms,
             "sent_to_created_ms": self.sent_to_created_ms,
             "sent_to_first_audio_ms": self.sent_to_first_audio_ms,
             "ready_to_first_audio_ms": self.ready_to_first_audio_ms,
             "ready_to_done_ms": self.ready_to_done_ms,
+            "done_to_played_out_ms": self.done_to_played_out_ms,
         }

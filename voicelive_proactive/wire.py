@@ -1,28 +1,38 @@
-"""The one place a :class:`Greeting` becomes Voice Live client events.
+"""The one place proactive speech becomes Voice Live client events.
 
 The events are plain wire dicts in exactly the shape (and key order) the SDK's own models
 serialize to; ``tests/test_wire.py`` pins them to ``ClientEventResponseCreate(...).as_dict()``
 and friends. Building the SDK models instead costs about 80 µs per greeting, which was most
 of the library's dispatch overhead against a hand-written loop (see docs/performance.md).
+
+Every ``response.create`` carries ``response.metadata`` with the library's tag: the service
+echoes it in ``response.created``, which proves the response is ours (see ``floor.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+from .floor import TAG_KEY
 from .greetings import Greeting, GreetingMode
 
-__all__ = ["greeting_events"]
+__all__ = [
+    "cancel_event",
+    "greeting_events",
+    "session_update_event",
+    "truncate_event",
+]
 
 
 def greeting_events(greeting: Greeting, event_ids: Iterator[str]) -> list[dict[str, Any]]:
     """The events that deliver ``greeting``; the last one is always the ``response.create``.
 
     Spoken: one ``response.create`` carrying ``pre_generated_assistant_message``.
-    Instructed: a system ``conversation.item.create``, then a plain ``response.create``.
+    Instructed: a system ``conversation.item.create``, then a ``response.create``.
     """
     if greeting.mode is GreetingMode.SPOKEN:
+        event_id = next(event_ids)
         message = {
             "content": [{"text": greeting.text, "type": "text"}],
             "type": "message",
@@ -30,8 +40,11 @@ def greeting_events(greeting: Greeting, event_ids: Iterator[str]) -> list[dict[s
         }
         return [
             {
-                "event_id": next(event_ids),
-                "response": {"pre_generated_assistant_message": message},
+                "event_id": event_id,
+                "response": {
+                    "pre_generated_assistant_message": message,
+                    "metadata": {TAG_KEY: event_id},
+                },
                 "type": "response.create",
             }
         ]
@@ -40,7 +53,38 @@ def greeting_events(greeting: Greeting, event_ids: Iterator[str]) -> list[dict[s
         "type": "message",
         "role": "system",
     }
+    item_id, create_id = next(event_ids), next(event_ids)
     return [
-        {"event_id": next(event_ids), "item": item, "type": "conversation.item.create"},
-        {"event_id": next(event_ids), "type": "response.create"},
+        {"event_id": item_id, "item": item, "type": "conversation.item.create"},
+        {
+            "event_id": create_id,
+            "response": {"metadata": {TAG_KEY: create_id}},
+            "type": "response.create",
+        },
     ]
+
+
+def cancel_event(event_id: str, response_id: str) -> dict[str, Any]:
+    """``response.cancel`` naming the response, so it can only ever stop that one."""
+    return {"event_id": event_id, "response_id": response_id, "type": "response.cancel"}
+
+
+def truncate_event(event_id: str, item_id: str, audio_end_ms: int) -> dict[str, Any]:
+    """``conversation.item.truncate``: the listener heard ``audio_end_ms`` of the item."""
+    return {
+        "event_id": event_id,
+        "item_id": item_id,
+        "content_index": 0,
+        "audio_end_ms": audio_end_ms,
+        "type": "conversation.item.truncate",
+    }
+
+
+def session_update_event(event_id: str, turn_detection: Mapping[str, Any]) -> dict[str, Any]:
+    """``session.update`` changing only ``turn_detection`` (sent whole, with the app's other
+    fields, since the service may replace the object rather than merge it)."""
+    return {
+        "event_id": event_id,
+        "session": {"turn_detection": dict(turn_detection)},
+        "type": "session.update",
+    }

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Generator, Mapping
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any
 
 import aiohttp
@@ -21,16 +22,22 @@ __all__ = ["FakeConnection"]
 _CLOSED = aiohttp.WSMessage(aiohttp.WSMsgType.CLOSED, None, None)
 
 
+def _text(frame: str) -> aiohttp.WSMessage:
+    return aiohttp.WSMessage(aiohttp.WSMsgType.TEXT, frame, None)
+
+
 class _MemorySocket:
     """The subset of ``aiohttp.ClientWebSocketResponse`` that ``VoiceLiveConnection`` uses."""
 
     def __init__(self) -> None:
-        self.incoming: asyncio.Queue[aiohttp.WSMessage] = asyncio.Queue()
+        self.incoming: deque[aiohttp.WSMessage] = deque()
+        self._arrived = asyncio.Event()
         self.outgoing: list[str] = []
         self.close_code: int | None = None
         self.closing = False
         self.send_error: BaseException | None = None
         self.sent_signal: asyncio.Event | None = None
+        self.replies: list[_Reply] = []
         self._exception: BaseException | None = None
 
     async def send_str(self, data: str) -> None:
@@ -41,11 +48,37 @@ class _MemorySocket:
         self.outgoing.append(data)
         if self.sent_signal is not None:
             self.sent_signal.set()
+        if self.replies:
+            self._reply(json.loads(data))
+
+    def _reply(self, event: dict[str, Any]) -> None:
+        for reply in list(self.replies):
+            if reply.event_type != event.get("type"):
+                continue
+            if reply.times is not None:
+                reply.times -= 1
+                if reply.times <= 0:
+                    self.replies.remove(reply)
+            for answer in reply.make(event):
+                self.put(_text(json.dumps(answer)), before_close=True)
+            return
+
+    def put(self, message: aiohttp.WSMessage, *, before_close: bool = False) -> None:
+        """Queue a frame; a reply (``before_close``) overtakes a close not yet read."""
+        incoming = self.incoming
+        if before_close and incoming and incoming[-1].type is aiohttp.WSMsgType.CLOSE:
+            incoming.insert(len(incoming) - 1, message)
+        else:
+            incoming.append(message)
+        self._arrived.set()
 
     async def receive(self) -> aiohttp.WSMessage:
-        if self.close_code is not None and self.incoming.empty():
+        if self.close_code is not None and not self.incoming:
             return _CLOSED
-        message = await self.incoming.get()
+        while not self.incoming:
+            self._arrived.clear()
+            await self._arrived.wait()
+        message = self.incoming.popleft()
         if message.type is aiohttp.WSMsgType.CLOSE:
             # Like a real client, we only learn of the close when we read its frame.
             self.close_code = message.data
@@ -58,7 +91,7 @@ class _MemorySocket:
     def close_nowait(self, code: int = 1000) -> None:
         if not self.closing:
             self.closing = True
-            self.incoming.put_nowait(aiohttp.WSMessage(aiohttp.WSMsgType.CLOSE, code, ""))
+            self.put(aiohttp.WSMessage(aiohttp.WSMsgType.CLOSE, code, ""))
 
     def exception(self) -> BaseException | None:
         return self._exception
@@ -68,7 +101,21 @@ class _MemorySocket:
         self.closing = True
         self.close_code = 1006
         self.send_error = aiohttp.ClientConnectionResetError(f"Connection lost: {error}")
-        self.incoming.put_nowait(aiohttp.WSMessage(aiohttp.WSMsgType.ERROR, error, None))
+        self.put(aiohttp.WSMessage(aiohttp.WSMsgType.ERROR, error, None))
+
+
+class _Reply:
+    __slots__ = ("event_type", "make", "times")
+
+    def __init__(
+        self,
+        event_type: str,
+        make: Callable[[dict[str, Any]], Iterable[Mapping[str, Any]]],
+        times: int | None,
+    ) -> None:
+        self.event_type = event_type
+        self.make = make
+        self.times = times
 
 
 class _NoHttpSession:
@@ -129,11 +176,54 @@ class FakeConnection(VoiceLiveConnection):
 
     def push_raw(self, frame: str) -> None:
         """Queue a raw text frame, e.g. invalid JSON, to see how the code copes with it."""
-        self._socket.incoming.put_nowait(aiohttp.WSMessage(aiohttp.WSMsgType.TEXT, frame, None))
+        self._socket.put(_text(frame))
 
     def drop(self, reason: str = "connection reset by peer") -> None:
         """Simulate a dropped network: iteration ends, and later sends raise ConnectionError."""
         self._socket.fail(ConnectionResetError(reason))
+
+    def reply_to(
+        self,
+        event_type: str,
+        make: Callable[[dict[str, Any]], Iterable[Mapping[str, Any]]],
+        *,
+        times: int | None = 1,
+    ) -> None:
+        """Answer the next ``times`` sent events of ``event_type`` (``None``: all of them).
+
+        ``make(sent_event)`` returns the server events to push in reply, as wire dicts; they
+        arrive after everything pushed so far, like the service's answers.
+        """
+        if times is not None and times < 1:
+            raise ValueError(f"times must be at least 1 (or None), not {times}")
+        self._socket.replies.append(_Reply(event_type, make, times))
+
+    def reply_error(
+        self,
+        event_type: str,
+        code: str,
+        message: str | None = None,
+        *,
+        param: str | None = None,
+        times: int | None = 1,
+    ) -> None:
+        """Reject the next ``times`` sent events of ``event_type`` with an error naming them.
+
+        For example ``fake.reply_error("response.create", "unknown_parameter")`` makes the
+        service refuse the greeting, exactly as it would say so on the wire.
+        """
+
+        def error(sent: dict[str, Any]) -> list[dict[str, Any]]:
+            body = {
+                "type": "invalid_request_error",
+                "code": code,
+                "message": message or f"Rejected by the fake: {code}.",
+                "param": param,
+                "event_id": sent.get("event_id"),
+            }
+            return [{"type": "error", "error": body}]
+
+        self.reply_to(event_type, error, times=times)
 
     def fail_sends(self, error: BaseException | None = None) -> None:
         """Make every later send raise the SDK's ConnectionError (``None`` heals it)."""
@@ -142,7 +232,11 @@ class FakeConnection(VoiceLiveConnection):
         )
 
     async def wait_sent(self, event_type: str, *, count: int = 1, timeout: float = 5.0) -> None:
-        """Wait until ``count`` events of ``event_type`` have been sent."""
+        """Wait until ``count`` events of ``event_type`` have been sent.
+
+        Raises the built-in ``TimeoutError`` (as the emulator's waits do), saying what was
+        sent instead.
+        """
         signal = self._socket.sent_signal = asyncio.Event()
 
         async def reached() -> None:
@@ -153,7 +247,7 @@ class FakeConnection(VoiceLiveConnection):
         try:
             await asyncio.wait_for(reached(), timeout)
         except asyncio.TimeoutError:
-            raise AssertionError(
+            raise TimeoutError(
                 f"waited {timeout}s for {count} {event_type!r} event(s); sent: {self.sent_types()}"
             ) from None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = ["audio_response_events"]
@@ -15,10 +16,14 @@ def audio_response_events(
     *,
     transcript: str = "",
     status: str = "completed",
+    answering: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The wire events of one audio response, in the order the service sends them.
 
-    Push them into a :class:`FakeConnection` one by one (or all at once).
+    Push them into a :class:`FakeConnection` one by one (or all at once). With
+    ``answering=sent_event`` (a ``response.create`` the code under test sent), the response
+    echoes that request's ``response.metadata``, as the service does: that is how the session
+    knows for certain that the response is its own.
     """
     ids = {"response_id": response_id, "item_id": item_id, "output_index": 0}
     part_ids = {**ids, "content_index": 0}
@@ -26,7 +31,12 @@ def audio_response_events(
     events: list[dict[str, Any]] = [
         {
             "type": "response.created",
-            "response": {"id": response_id, "object": "realtime.response", "status": "in_progress"},
+            "response": {
+                "id": response_id,
+                "object": "realtime.response",
+                "status": "in_progress",
+                "metadata": _metadata(answering),
+            },
         },
         {"type": "response.output_item.added", **ids, "item": {**item, "content": []}},
         {"type": "conversation.item.created", "item": {**item, "content": []}},
@@ -53,6 +63,14 @@ def audio_response_events(
             "response": {"id": response_id, "status": status, "output": [done_item]},
         },
     ]
+    events[-1]["response"]["metadata"] = _metadata(answering)
     if status == "cancelled":
         events[-1]["response"]["status_details"] = {"type": "cancelled", "reason": "turn_detected"}
     return events
+
+
+def _metadata(answering: Mapping[str, Any] | None) -> Any:
+    if answering is None:
+        return None
+    response = answering.get("response")
+    return response.get("metadata") if isinstance(response, Mapping) else None

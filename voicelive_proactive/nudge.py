@@ -1,0 +1,87 @@
+"""Idle nudges: speak up when the conversation has gone quiet.
+
+**Idle**, precisely: the session is ready, nothing is being said or about to be (no response
+active, none of our requests unanswered, no proactive speech queued), the agent's audio has
+finished playing *locally* (not merely ``response.done``: audio arrives faster than real
+time), the user is not speaking, no tool call is outstanding, and nudges are not paused. The
+timer runs only while all of that holds, and restarts from zero whenever it stops holding.
+
+* User speech, any new response, ``say()`` and ``proactive.activity()`` each stop the timer;
+  it starts again once the conversation is idle again.
+* The user spoke but nothing answered (VAD fired, no reply came): idle starts when the
+  service's reply is no longer expected (the user's turn ended and no response started
+  within the session's reply grace), so the nudge re-engages a conversation both sides left
+  silent.
+* A tool call is running (a response ended in a function call): not idle until the next
+  response starts; the user is waiting for the app, not absent.
+* The user is muted, typing DTMF digits, or busy on screen: the app knows, the library does
+  not. Call ``proactive.activity()`` for each sign of life (a key press, a digit, a chat
+  message), or ``pause_nudges()``/``resume_nudges()`` around a stretch (a mute).
+
+User speech or ``activity()`` also resets the count: ``max_nudges`` counts nudges in a row
+that nobody answered. After the last one, one more idle period calls ``on_exhausted`` (once).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from .errors import ConfigurationError
+from .greetings import GreetingStrategy, LLMGreeting, StrategyLike, as_strategy
+
+__all__ = ["DEFAULT_NUDGE", "IdleNudge"]
+
+#: What a nudge says unless told otherwise.
+DEFAULT_NUDGE = (
+    "The user has been quiet for a while. Briefly and kindly ask whether they are still there."
+)
+
+
+@dataclass(frozen=True)
+class IdleNudge:
+    """Speak up after ``after`` seconds of silence, at most ``max_nudges`` times in a row.
+
+    ``strategy`` is what to say (anything ``say()`` accepts; by default the model asks whether
+    the user is still there). ``on_exhausted`` (sync or async, no arguments) runs once when the
+    last nudge also went unanswered, e.g. to hang up. ``interruptible=False`` makes the nudges
+    impossible to cut off.
+    """
+
+    after: float
+    max_nudges: int = 1
+    strategy: StrategyLike = field(default_factory=lambda: LLMGreeting(DEFAULT_NUDGE))
+    on_exhausted: Callable[[], Awaitable[None] | None] | None = None
+    interruptible: bool = True
+
+    def __post_init__(self) -> None:
+        after = self.after
+        if isinstance(after, bool) or not isinstance(after, (int, float)):
+            raise ConfigurationError(f"IdleNudge(after=...) must be seconds, not {after!r}")
+        if not math.isfinite(after) or after <= 0:
+            raise ConfigurationError(
+                f"IdleNudge(after=...) must be a positive number of seconds, not {after!r}"
+            )
+        count = self.max_nudges
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ConfigurationError(
+                f"IdleNudge(max_nudges=...) must be an int >= 0 (0: only on_exhausted), "
+                f"not {count!r}"
+            )
+        if self.on_exhausted is not None and not callable(self.on_exhausted):
+            raise ConfigurationError(
+                f"IdleNudge(on_exhausted=...) must be a function taking no arguments, "
+                f"not {self.on_exhausted!r}"
+            )
+        if not isinstance(self.interruptible, bool):
+            raise ConfigurationError(
+                f"IdleNudge(interruptible=...) must be True or False, not {self.interruptible!r}"
+            )
+        object.__setattr__(self, "strategy", as_strategy(self.strategy))
+
+    @property
+    def nudge_strategy(self) -> GreetingStrategy:
+        """``strategy`` as a :class:`GreetingStrategy`."""
+        assert isinstance(self.strategy, GreetingStrategy)  # __post_init__ made it one
+        return self.strategy
