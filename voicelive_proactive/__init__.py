@@ -39,12 +39,21 @@ from .greetings import (
 )
 from .guard import GuardLike, GuardResult, OnceGuard
 from .outcome import GreetingMetrics, GreetingOutcome, GreetingStatus
+from .redis_guard import (  # imports redis only when a guard is built
+    MAX_GUARD_KEY_CHARS,
+    MAX_GUARD_TTL,
+    GuardKeyError,
+    GuardUnavailableError,
+    RedisOnceGuard,
+)
 from .session import DEFAULT, ProactiveSession
 
 __all__ = [
     "DEFAULT",
     "MAX_CONTEXT_VALUE_CHARS",
     "MAX_GREETING_CHARS",
+    "MAX_GUARD_KEY_CHARS",
+    "MAX_GUARD_TTL",
     "AudioFormat",
     "AudioIO",
     "AudioUnavailableError",
@@ -64,8 +73,10 @@ __all__ = [
     "GreetingStatus",
     "GreetingStrategy",
     "GreetingTooLongError",
+    "GuardKeyError",
     "GuardLike",
     "GuardResult",
+    "GuardUnavailableError",
     "InsecureEndpointError",
     "LLMGreeting",
     "MissingContextFieldError",
@@ -74,6 +85,7 @@ __all__ = [
     "ProactiveError",
     "ProactiveSession",
     "RandomGreeting",
+    "RedisOnceGuard",
     "SounddeviceAudioIO",
     "StaticGreeting",
     "StrategyLike",
