@@ -7,6 +7,7 @@ import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 
+import pytest
 import redis.asyncio as aioredis
 
 import voicelive_proactive as vp
@@ -161,12 +162,8 @@ async def test_from_url_owns_its_client_and_closes_it(
     await until(disconnected)
     assert guard.closed
     for method in (guard.try_acquire, guard.reset, guard.holder):
-        try:
+        with pytest.raises(RuntimeError, match="closed"):
             await method()
-        except RuntimeError as exc:
-            assert "closed" in str(exc)
-        else:
-            raise AssertionError(f"{method.__name__} worked on a closed guard")
 
 
 async def test_from_url_sets_socket_timeouts(redis_server: RedisServer, key: str) -> None:
