@@ -185,3 +185,13 @@ async def test_a_retried_set_whose_reply_was_lost_still_acquires(
     assert await guard._acquire("token-1") is ACQUIRED
     assert await guard._acquire("token-1") is ACQUIRED  # the retry of the same attempt
     assert await guard._acquire("token-2") is TAKEN  # any other attempt
+
+
+def test_the_benchmark_smoke_run(redis_server: RedisServer) -> None:
+    from benchmarks.redis_guard_bench import run
+
+    result = run(quick=True, url=redis_server.url)
+    for series in (result["once_guard"]["acquired"], *result["redis_once_guard"].values()):
+        assert series["n"] == result["n"]
+        assert 0 < series["p50_us"] <= series["p99_us"]
+    assert "loopback" in result["setup"]
