@@ -79,14 +79,15 @@ async def _redis_guard(url: str, n: int) -> dict[str, Any]:
                 for i in range(count)
             ]
 
-        await series(guards(WARMUP, "warmup"), vp.GuardResult.ACQUIRED)
+        warmup = guards(WARMUP, "warmup")
+        await series(warmup, vp.GuardResult.ACQUIRED)
         fresh = guards(n, "call")
         acquired = await series(fresh, vp.GuardResult.ACQUIRED)
         again = [vp.RedisOnceGuard(client, key=g.key, ttl=300) for g in fresh]
         taken = await series(again, vp.GuardResult.TAKEN)
         server = await client.info("server")
         # Only our own keys (the URL may be someone's Redis); they would expire anyway.
-        keys = [g.key for g in fresh]
+        keys = [g.key for g in warmup + fresh]
         for start in range(0, len(keys), 1000):
             await client.unlink(*keys[start : start + 1000])
     return {
