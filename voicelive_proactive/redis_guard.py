@@ -323,7 +323,8 @@ class RedisOnceGuard:
 
     def __repr__(self) -> str:
         return (
-            f"RedisOnceGuard(key={self._key!r}, ttl={self.ttl}, on_error={self._on_error!r}, "
+            f"RedisOnceGuard(key={self._key!r}, ttl={self._ttl / 1000:g}s, "
+            f"on_error={self._on_error!r}, "
             f"timeout={self._timeout}, redis={self._where()})"
         )
 
@@ -350,7 +351,7 @@ class RedisOnceGuard:
         if isinstance(exc, asyncio.TimeoutError | TimeoutError) and not str(exc):
             text = f"no answer within {self._timeout} s"
         else:
-            text = f"{type(exc).__name__}: {exc}"
+            text = f"{type(exc).__name__}: {str(exc).rstrip('.')}"
         if self._password:
             text = text.replace(self._password, "***")
         return text
