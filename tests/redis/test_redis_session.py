@@ -93,43 +93,30 @@ async def test_a_reconnect_speaks_the_resume_greeting(
         assert again.outcome.resumed is True
 
 
+@pytest.mark.parametrize("fault", ["stopped", "frozen"])
 @pytest.mark.parametrize(("on_error", "greeted"), [("greet", True), ("skip", False)])
-async def test_redis_stopped_between_calls(
+async def test_redis_fails_between_calls_the_greeting_settles_per_policy(
     emu: Emulator,
     redis_factory: Callable[..., RedisServer],
     key: str,
+    fault: str,
     on_error: vp.redis_guard.OnError,
     greeted: bool,
 ) -> None:
     server = redis_factory()
     client = server.client()
     async with client:
-        _, said = await call(emu, vp.RedisOnceGuard(client, key=key, ttl=3600, on_error=on_error))
+        guard = vp.RedisOnceGuard(client, key=key, ttl=3600, on_error=on_error, timeout=0.2)
+        _, said = await call(emu, guard)
         assert said == [HELLO]
-        server.stop()
-        guard = vp.RedisOnceGuard(client, key=key + "-next", ttl=3600, on_error=on_error)
-        proactive, said = await call(emu, guard)
-    assert said == ([HELLO] if greeted else [])
-    expected = vp.GreetingStatus.SENT if greeted else vp.GreetingStatus.SKIPPED
-    assert proactive.outcome.status is expected
-
-
-@pytest.mark.parametrize(("on_error", "greeted"), [("greet", True), ("skip", False)])
-async def test_redis_frozen_the_greeting_settles_anyway(
-    emu: Emulator,
-    redis_factory: Callable[..., RedisServer],
-    key: str,
-    on_error: vp.redis_guard.OnError,
-    greeted: bool,
-) -> None:
-    server = redis_factory()
-    guard = vp.RedisOnceGuard.from_url(
-        server.url, key=key, ttl=3600, on_error=on_error, timeout=0.2
-    )
-    async with guard:
-        server.pause()
+        if fault == "stopped":
+            server.stop()  # refused at once
+        else:
+            server.pause()  # accepted, never answered: only the guard's timeout ends it
         try:
-            proactive, said = await call(emu, guard)  # call() waits at most SETTLE seconds
+            # A new conversation; call() waits at most SETTLE seconds for it to settle.
+            guard = vp.RedisOnceGuard(client, key=f"{key}-next", ttl=3600, on_error=on_error)
+            proactive, said = await call(emu, guard)
         finally:
             server.resume()
     assert said == ([HELLO] if greeted else [])
