@@ -21,8 +21,9 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 venv: $(STAMP)
 
-# PortAudio is a system library: install it when we can (root, apt), otherwise the
-# real-device tests skip and say why.
+# PortAudio and redis-server are system packages: install them when we can (root, apt),
+# otherwise the tests that need them skip and say why (the Redis tests start their own
+# redis-server on a free loopback port).
 system-deps:
 	@if ldconfig -p 2>/dev/null | grep -q libportaudio.so.2; then :; \
 	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
@@ -31,6 +32,13 @@ system-deps:
 		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq libportaudio2 >/dev/null 2>&1)) || \
 		echo "warning: could not install libportaudio2; real-device tests will skip"; \
 	else echo "note: libportaudio2 missing and not root; real-device tests will skip"; fi
+	@if command -v redis-server >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing redis-server (apt-get)"; \
+		(apt-get install -y -qq redis-server >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq redis-server >/dev/null 2>&1)) || \
+		echo "warning: could not install redis-server; the Redis guard tests will skip"; \
+	else echo "note: redis-server missing and not root; the Redis guard tests will skip"; fi
 
 lint: venv
 	$(BIN)/ruff check .

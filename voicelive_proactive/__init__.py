@@ -54,6 +54,13 @@ from .guard import GuardLike, GuardResult, OnceGuard
 from .health import SessionHealth
 from .nudge import IdleNudge
 from .outcome import FunctionCall, GreetingMetrics, GreetingOutcome, GreetingStatus
+from .redis_guard import (  # imports redis only when a guard is built
+    MAX_GUARD_KEY_CHARS,
+    MAX_GUARD_TTL,
+    GuardKeyError,
+    GuardUnavailableError,
+    RedisOnceGuard,
+)
 from .session import DEFAULT, DEFAULT_RENDER_TIMEOUT, ProactiveSession
 from .speech import Speech, SpeechKind
 
@@ -62,6 +69,8 @@ __all__ = [
     "DEFAULT_RENDER_TIMEOUT",
     "MAX_CONTEXT_VALUE_CHARS",
     "MAX_GREETING_CHARS",
+    "MAX_GUARD_KEY_CHARS",
+    "MAX_GUARD_TTL",
     "AudioFormat",
     "AudioIO",
     "AudioUnavailableError",
@@ -83,8 +92,10 @@ __all__ = [
     "GreetingStatus",
     "GreetingStrategy",
     "GreetingTooLongError",
+    "GuardKeyError",
     "GuardLike",
     "GuardResult",
+    "GuardUnavailableError",
     "IdleNudge",
     "InsecureEndpointError",
     "LLMGreeting",
@@ -97,6 +108,7 @@ __all__ = [
     "ProactiveEvent",
     "ProactiveSession",
     "RandomGreeting",
+    "RedisOnceGuard",
     "SessionClosedError",
     "SessionHealth",
     "SounddeviceAudioIO",
