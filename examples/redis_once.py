@@ -2,7 +2,7 @@
 
 A phone call outlives its WebSocket. Here one call connects, is greeted, drops, and
 reconnects (as if to another worker): the second connection asks Redis, learns the call was
-already greeted, and stays quiet.
+already greeted, and says "welcome back" instead of the greeting.
 
 Needs a Redis server: ``REDIS_URL`` (default ``redis://127.0.0.1:6379/0``); start one with
 ``redis-server --save '' --appendonly no``. Needs ``pip install 'voicelive-proactive[redis]'``.
@@ -25,6 +25,7 @@ import voicelive_proactive as vp
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 GREETING = vp.StaticGreeting("Hello! Thanks for calling. How can I help you today?")
+WELCOME_BACK = vp.StaticGreeting("Sorry, we were cut off. I'm back; where were we?")
 
 
 async def one_connection(client: aioredis.Redis, call_id: str) -> vp.GreetingOutcome:
@@ -32,7 +33,13 @@ async def one_connection(client: aioredis.Redis, call_id: str) -> vp.GreetingOut
     # The key names the conversation (the call), never the socket or the session.
     guard = vp.RedisOnceGuard(client, key=f"greeted:{call_id}", ttl=24 * 3600)
     async with voicelive_connection() as conn:
-        proactive = vp.ProactiveSession(conn, greeting=GREETING, guard=guard, audio=example_audio())
+        proactive = vp.ProactiveSession(
+            conn,
+            greeting=GREETING,
+            resume_greeting=WELCOME_BACK,  # spoken instead when the call was greeted already
+            guard=guard,
+            audio=example_audio(),
+        )
         async with proactive:
             runner = asyncio.create_task(proactive.run())
             outcome = await proactive.wait(timeout=30)
@@ -60,7 +67,8 @@ async def main() -> int:
         text = first.greeting.text if first.greeting else None
         print(f"first connection: {first.status.value}; said: {text!r}")
         again = await one_connection(client, call_id)
-        print(f"after reconnecting: {again.status.value} ({again.reason})")
+        said = again.greeting.text if again.greeting else None
+        print(f"after reconnecting: {again.status.value}, resumed={again.resumed}; said: {said!r}")
         guard = vp.RedisOnceGuard(client, key=f"greeted:{call_id}", ttl=24 * 3600)
         print(f"greeted by: {await guard.holder()} (the value in Redis says who and when)")
     return 0
