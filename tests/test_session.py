@@ -388,9 +388,10 @@ async def test_audio_is_queued_and_metrics_recorded() -> None:
 async def test_barge_in_flushes_audio_drops_late_chunks_and_truncates() -> None:
     fake, mem = FakeConnection(), MemoryAudioIO()
     p = session(fake, audio=mem)
-    events = audio_response_events("r1", "i1", [CHUNK, CHUNK, CHUNK, CHUNK])
+    await deliver(p, fake, UPDATED)
+    events = audio_response_events("r1", "i1", [CHUNK] * 4, answering=fake.sent[0])
     start, chunks, late, end = events[:4], events[4:7], events[7], events[8:]
-    await deliver(p, fake, UPDATED, *start, *chunks)
+    await deliver(p, fake, *start, *chunks)
     mem.play(len(CHUNK))  # the user has heard 100 ms
     await deliver(p, fake, SPEECH)
     assert mem.skip_count == 1
@@ -407,6 +408,17 @@ async def test_barge_in_flushes_audio_drops_late_chunks_and_truncates() -> None:
         }
     ]
     assert p.outcome.interrupted and p.outcome.played_ms == 100
+
+
+async def test_barge_in_on_a_response_not_proven_ours_truncates_nothing() -> None:
+    # Untagged, the response may be the service's own reply: it is flushed locally (the
+    # user barged in) but its item is not ours to truncate.
+    fake, mem = FakeConnection(), MemoryAudioIO()
+    p = session(fake, audio=mem)
+    await deliver(p, fake, UPDATED, *audio_response_events("r1", "i1", [CHUNK, CHUNK])[:5])
+    await deliver(p, fake, SPEECH)
+    assert mem.skip_count == 1
+    assert fake.sent_of("conversation.item.truncate") == []
 
 
 async def test_barge_in_after_the_greeting_played_does_not_truncate() -> None:

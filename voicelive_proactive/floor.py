@@ -77,6 +77,15 @@ class Proof(enum.Enum):
     ELIMINATION = "finished with no error for our request"
     CONTINUATION = "follows our response's function call"
 
+    @property
+    def strong(self) -> bool:
+        """Certain, whatever the network does. Only a strong proof licenses cancelling or
+        truncating a response. Elimination assumes the error for a request that lost a race
+        arrives before the response that beat it finishes; a continuation assumes nothing
+        started between the tool call and the app's answer. Both are almost always true, so
+        they settle the outcome, but the session never acts on a response because of them."""
+        return self in (Proof.TAG, Proof.TRANSCRIPT)
+
 
 class UserTurn(enum.Enum):
     """What the user is doing."""
@@ -211,6 +220,8 @@ class Heard:
 
     response: ResponseView
     played_ms: int
+    truncate: bool
+    """The response is certainly ours (a strong proof), so its item may be truncated."""
 
 
 Fact = Attributed | Refuted | Rejected | FunctionCalled | ResponseEnded | Heard
@@ -518,7 +529,7 @@ class Floor:
             played = max(0, view.queued_bytes - lost.get(view.id, 0))
             view.played_ms = played * 1000 // self.bytes_per_second
             if view.ours:
-                facts.append(Heard(view, view.played_ms))
+                facts.append(Heard(view, view.played_ms, self._strong(view)))
             elif view.owner is Owner.PRESUMED:
                 view.truncate_due = True
         return facts
@@ -562,13 +573,17 @@ class Floor:
             # It must not talk over the user (or speak without its instructions): stop it.
             view.muted = True
             view.held.clear()
-            view.cancel_due = view.active
+            view.cancel_due = view.active and proof.strong
         if request is not None and self.request is request:
             self.request = None
         facts.append(Attributed(view, proof))
         if view.truncate_due and view.played_ms is not None:
             view.truncate_due = False
-            facts.append(Heard(view, view.played_ms))
+            facts.append(Heard(view, view.played_ms, proof.strong))
+
+    @staticmethod
+    def _strong(view: ResponseView) -> bool:
+        return view.proof is not None and view.proof.strong
 
     def _forget_finished(self) -> None:
         # Keep what a barge-in or a late error may still need: active responses, ones with

@@ -853,7 +853,7 @@ class ProactiveSession:
         if speech is None:
             return
         speech.update(interrupted=True, played_ms=fact.played_ms)
-        if view.item_id is not None and self._truncate and self._speaker.plays:
+        if fact.truncate and view.item_id is not None and self._truncate and self._speaker.plays:
             self._outbox.append(truncate_event(next(self._ids), view.item_id, fact.played_ms))
         if speech.phase is Phase.DONE:  # done on the service already: nothing more to hear
             speech.metrics.played_out = self._timers.now()
