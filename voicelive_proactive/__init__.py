@@ -7,14 +7,19 @@ import logging as _logging
 
 from ._version import __version__
 from .audio import AudioFormat, AudioIO, NullAudioIO, SounddeviceAudioIO, WavAudioIO
+from .config import dump_greeting, load_greeting
 from .endpoint import check_endpoint
 from .errors import (
     AudioUnavailableError,
+    ConfigFileError,
+    ConfigIssue,
     ConfigurationError,
+    ConfigValidationError,
     ControlCharacterError,
     EmptyGreetingError,
     GreetingConfigError,
     GreetingFailedError,
+    GreetingNotSerializableError,
     GreetingRenderError,
     GreetingTooLongError,
     InsecureEndpointError,
@@ -32,6 +37,7 @@ from .greetings import (
     GreetingMode,
     GreetingStrategy,
     LLMGreeting,
+    LocalizedGreeting,
     RandomGreeting,
     StaticGreeting,
     StrategyLike,
@@ -49,6 +55,9 @@ __all__ = [
     "AudioIO",
     "AudioUnavailableError",
     "CallableGreeting",
+    "ConfigFileError",
+    "ConfigIssue",
+    "ConfigValidationError",
     "ConfigurationError",
     "ControlCharacterError",
     "EmptyGreetingError",
@@ -59,6 +68,7 @@ __all__ = [
     "GreetingFailedError",
     "GreetingMetrics",
     "GreetingMode",
+    "GreetingNotSerializableError",
     "GreetingOutcome",
     "GreetingRenderError",
     "GreetingStatus",
@@ -68,6 +78,7 @@ __all__ = [
     "GuardResult",
     "InsecureEndpointError",
     "LLMGreeting",
+    "LocalizedGreeting",
     "MissingContextFieldError",
     "NullAudioIO",
     "OnceGuard",
@@ -82,6 +93,8 @@ __all__ = [
     "WavAudioIO",
     "__version__",
     "check_endpoint",
+    "dump_greeting",
+    "load_greeting",
 ]
 
 # A library logs; the application decides where logs go (and silence is the default).

@@ -7,13 +7,19 @@ already catches ``ValueError`` around construction keeps working.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 __all__ = [
     "AudioUnavailableError",
+    "ConfigFileError",
+    "ConfigIssue",
+    "ConfigValidationError",
     "ConfigurationError",
     "ControlCharacterError",
     "EmptyGreetingError",
     "GreetingConfigError",
     "GreetingFailedError",
+    "GreetingNotSerializableError",
     "GreetingRenderError",
     "GreetingTooLongError",
     "InsecureEndpointError",
@@ -76,3 +82,45 @@ class AudioUnavailableError(ProactiveError, RuntimeError):
 
 class InsecureEndpointError(ConfigurationError):
     """A plain ``ws://``/``http://`` endpoint was given for a host that is not loopback."""
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One problem in a greeting configuration: where it is and what to fix."""
+
+    path: str
+    """Where, as dotted keys and list indexes: ``greeting.chain[1].choices``."""
+    message: str
+    """What is wrong and what to do instead."""
+    error: Exception | None = None
+    """The strategy's own error when its checks rejected the value (e.g. EmptyGreetingError)."""
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class ConfigFileError(GreetingConfigError):
+    """A greeting configuration file cannot be read or parsed (``line``/``column`` when known)."""
+
+    def __init__(
+        self, message: str, *, path: str, line: int | None = None, column: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.line = line
+        self.column = column
+
+
+class ConfigValidationError(GreetingConfigError):
+    """A greeting configuration is well-formed but not valid; ``issues`` lists every problem."""
+
+    def __init__(
+        self, message: str, *, issues: tuple[ConfigIssue, ...], source: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.issues = issues
+        self.source = source
+
+
+class GreetingNotSerializableError(GreetingConfigError):
+    """A strategy holds code or state (a callable, a subclass, an rng) configuration cannot hold."""
