@@ -513,7 +513,10 @@ class LocalizedGreeting(GreetingStrategy):
         return self.default
 
     def render(self, context: GreetingContext) -> Greeting | Awaitable[Greeting]:
-        return self.select(context.get("locale")).render(context)
+        alternatives = self.select(context.get("locale")).alternatives()
+        if len(alternatives) == 1:
+            return alternatives[0].render(context)
+        return _render_first(alternatives, context)
 
     def required_fields(self) -> frozenset[str]:
         return self.default.required_fields()
@@ -558,3 +561,61 @@ class _LocalizedAlternative(GreetingStrategy):
 
     def __repr__(self) -> str:
         return f"{self.parent!r}.alternatives()[{self.index}]"
+
+
+def _render_first(
+    alternatives: tuple[GreetingStrategy, ...], context: GreetingContext
+) -> Greeting | Awaitable[Greeting]:
+    """The first alternative that renders wins, as in a fallback chain, but synchronously for
+    as long as the alternatives are: a chain of sync strategies renders without an event loop.
+    """
+    errors: list[BaseException] = []
+    for index, strategy in enumerate(alternatives):
+        try:
+            result: Any = strategy.render(context)
+        except Exception as exc:
+            errors.append(exc)
+            continue
+        if inspect.isawaitable(result):
+            return _render_rest(strategy, result, alternatives[index + 1 :], context, errors)
+        if isinstance(result, Greeting):
+            return result
+        errors.append(_not_a_greeting(strategy, result))
+    raise _chain_failed(errors)
+
+
+async def _render_rest(
+    strategy: GreetingStrategy,
+    pending: Awaitable[Any],
+    rest: tuple[GreetingStrategy, ...],
+    context: GreetingContext,
+    errors: list[BaseException],
+) -> Greeting:
+    try:
+        result = await pending
+        if isinstance(result, Greeting):
+            return result
+        errors.append(_not_a_greeting(strategy, result))
+    except Exception as exc:
+        errors.append(exc)
+    for alternative in rest:
+        try:
+            return await render_greeting(alternative, context)
+        except Exception as exc:
+            errors.append(exc)
+    raise _chain_failed(errors)
+
+
+def _not_a_greeting(strategy: GreetingStrategy, result: object) -> GreetingRenderError:
+    return GreetingRenderError(
+        f"{strategy!r}.render() returned {type(result).__name__}; it must return a "
+        "Greeting (Greeting.spoken(...) or Greeting.instructed(...))."
+    )
+
+
+def _chain_failed(errors: list[BaseException]) -> GreetingRenderError:
+    error = GreetingRenderError(
+        f"Every strategy in the fallback chain failed: {'; '.join(map(str, errors))}"
+    )
+    error.__cause__ = errors[-1]
+    return error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -90,7 +91,9 @@ def _message(error: ErrorDetails, node: Any, parent: Any) -> tuple[str, Exceptio
         return f"{what} needs {name!r}; add it.", None
     if kind == "extra_forbidden":
         allowed = _allowed_keys(parent)
-        return f"{what} has no key {name!r}; its keys are {allowed}.", None
+        close = difflib.get_close_matches(str(name), allowed, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return f"{what} has no key {name!r}; {hint}its keys are {', '.join(allowed)}.", None
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return f"must be a table (a JSON object), not {kind_name(error['input'])}.", None
     expected = {"string_type": "a string", "int_type": "an integer", "list_type": "an array"}
@@ -99,13 +102,10 @@ def _message(error: ErrorDetails, node: Any, parent: Any) -> tuple[str, Exceptio
     return f"{error['msg']}.", None
 
 
-def _allowed_keys(node: Any) -> str:
+def _allowed_keys(node: Any) -> list[str]:
     if isinstance(node, Mapping) and node.get("type") in KINDS:
-        fields = KINDS[node["type"]].model_fields
-        names = [n for n in fields if n != "locales"] + ["locales"]
-    else:
-        names = ["$schema", "greeting"]
-    return ", ".join(names)
+        return list(KINDS[node["type"]].model_fields)
+    return ["$schema", "greeting"]
 
 
 def issues_from(error: ValidationError, data: Any) -> tuple[ConfigIssue, ...]:
