@@ -225,7 +225,13 @@ def test_an_empty_locale_table_is_allowed() -> None:
         ({}, "greeting", "needs 'greeting'"),
         ({"greeting": "Hello"}, "greeting", "must be a table (a JSON object), not a string"),
         ({"greeting": "Hi", "greetings": {}}, "greetings", "did you mean 'greeting'? its keys"),
-        ({"greeting": {"type": 1}}, "greeting", "unknown type '1'"),
+        ({"greeting": {"type": 1}}, "greeting", "type must be a string, one of static,"),
+        ({"greeting": {"type": "x"}}, "greeting", "unknown type 'x'"),
+        (
+            {"type": "static", "text": "x", "locales": {1: {"type": "static", "text": "y"}}},
+            "greeting.locales.1",
+            "strings",
+        ),
         ({"greeting": {"type": "static", "text": None}}, "greeting.text", "not null"),
         (
             {"greeting": {"type": "random", "choices": ["a"], "seed": True}},
@@ -356,6 +362,17 @@ def test_pathological_nesting_is_an_error_not_a_crash(tmp_path: Path) -> None:
         vp.load_greeting(write(tmp_path, "deep.toml", toml))
 
 
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("g.json", '{"type": "random", "choices": ["a"], "seed": ' + "1" * 5000 + "}"),
+        ("g.toml", '[greeting]\ntype = "random"\nchoices = ["a"]\nseed = ' + "1" * 5000),
+    ],
+)
+def test_numbers_too_long_to_read_are_file_errors(name: str, text: str, tmp_path: Path) -> None:
+    assert "invalid" in str(file_error(write(tmp_path, name, text)))
+
+
 def test_moderate_nesting_validates(tmp_path: Path) -> None:
     node: dict[str, Any] = {"type": "static", "text": "deep"}
     for _ in range(40):
@@ -366,3 +383,14 @@ def test_moderate_nesting_validates(tmp_path: Path) -> None:
 def test_bad_source_type() -> None:
     with pytest.raises(vp.GreetingConfigError, match="a path"):
         vp.load_greeting(42)  # type: ignore[arg-type]
+
+
+def test_errors_survive_pickling_for_worker_processes(tmp_path: Path) -> None:
+    import pickle
+
+    with pytest.raises(vp.ConfigValidationError) as invalid:
+        vp.load_greeting({"type": "random", "choices": []})
+    copy = pickle.loads(pickle.dumps(invalid.value))
+    assert (str(copy), copy.issues[0].path) == (str(invalid.value), "greeting.choices")
+    error = pickle.loads(pickle.dumps(file_error(tmp_path / "missing.toml")))
+    assert isinstance(error, vp.ConfigFileError) and error.path == str(tmp_path / "missing.toml")

@@ -99,7 +99,21 @@ class ConfigIssue:
         return f"{self.path}: {self.message}"
 
 
-class ConfigFileError(GreetingConfigError):
+def _rebuild(cls: type[BaseException], args: tuple[object, ...], state: dict[str, object]) -> object:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+class _KeywordState:
+    """Pickling and copying for errors whose __init__ takes keyword-only data."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), getattr(self, "args", ()), dict(self.__dict__)))
+
+
+class ConfigFileError(_KeywordState, GreetingConfigError):
     """A greeting configuration file cannot be read or parsed (``line``/``column`` when known)."""
 
     def __init__(
@@ -111,7 +125,7 @@ class ConfigFileError(GreetingConfigError):
         self.column = column
 
 
-class ConfigValidationError(GreetingConfigError):
+class ConfigValidationError(_KeywordState, GreetingConfigError):
     """A greeting configuration is well-formed but not valid; ``issues`` lists every problem."""
 
     def __init__(

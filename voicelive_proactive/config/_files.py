@@ -71,6 +71,8 @@ def _parse_toml(text: str, where: str) -> Any:
         raise _syntax_error(where, "TOML", reason, line, column) from None
     except RecursionError:
         raise _too_deep(where) from None
+    except ValueError as exc:  # e.g. an integer too long to convert
+        raise _syntax_error(where, "TOML", str(exc), None, None) from None
 
 
 class _DuplicateKey(Exception):
@@ -99,6 +101,8 @@ def _parse_json(text: str, where: str) -> Any:
         ) from None
     except RecursionError:
         raise _too_deep(where) from None
+    except ValueError as exc:  # e.g. an integer too long to convert
+        raise _syntax_error(where, "JSON", str(exc), None, None) from None
 
 
 def _syntax_error(

@@ -58,12 +58,14 @@ def _walk(data: Any, loc: Sequence[int | str]) -> tuple[str, Any, Any]:
             tag_pending = False
             continue
         tag_pending = False
+        if item == "[key]":  # pydantic's marker for "the key itself", not a value
+            continue
         parent = node
-        if isinstance(item, int):
+        if isinstance(item, int) and not isinstance(node, Mapping):
             path += f"[{item}]"
             node = node[item] if isinstance(node, Sequence) and 0 <= item < len(node) else None
         else:
-            path += ("." if path else "") + _key(item)
+            path += ("." if path else "") + _key(str(item))
             node = node.get(item) if isinstance(node, Mapping) else None
         if (role, item) == ("document", "greeting") or role in ("chain", "locales"):
             role, tag_pending = "strategy", True
@@ -84,7 +86,10 @@ def _message(error: ErrorDetails, node: Any, parent: Any) -> tuple[str, Exceptio
         rule: RuleError = ctx["error"]
         return str(rule.error), rule.error
     if kind == "union_tag_invalid":
-        return f"unknown type {ctx.get('tag')!r}; use one of {_KIND_LIST}.", None
+        tag = node.get("type") if isinstance(node, Mapping) else ctx.get("tag")
+        if not isinstance(tag, str):
+            return f"type must be a string, one of {_KIND_LIST}; not {kind_name(tag)}.", None
+        return f"unknown type {tag!r}; use one of {_KIND_LIST}.", None
     if kind == "union_tag_not_found":
         return f"has no type; add type = one of {_KIND_LIST}.", None
     if kind == "missing":
@@ -97,6 +102,8 @@ def _message(error: ErrorDetails, node: Any, parent: Any) -> tuple[str, Exceptio
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return f"must be a table (a JSON object), not {kind_name(error['input'])}.", None
     expected = {"string_type": "a string", "int_type": "an integer", "list_type": "an array"}
+    if kind == "string_type" and error["loc"][-1:] == ("[key]",):
+        return f"keys must be strings, not {kind_name(error['input'])}.", None
     if kind in expected:
         return f"must be {expected[kind]}, not {kind_name(error['input'])}.", None
     return f"{error['msg']}.", None
