@@ -99,7 +99,9 @@ class ConfigIssue:
         return f"{self.path}: {self.message}"
 
 
-def _rebuild(cls: type[BaseException], args: tuple[object, ...], state: dict[str, object]) -> object:
+def _rebuild(
+    cls: type[BaseException], args: tuple[object, ...], state: dict[str, object]
+) -> object:
     error = cls.__new__(cls, *args)
     error.args = args
     error.__dict__.update(state)
