@@ -33,6 +33,7 @@ __all__ = [
     "dump_greeting",
     "greeting_json_schema",
     "load_greeting",
+    "schema_text",
 ]
 
 #: The JSON Schema of the configuration, shipped with the package (for editors).
