@@ -141,3 +141,196 @@ def test_version() -> None:
     result = run("--version")
     assert result.returncode == 0
     assert result.stdout.startswith("voicelive-proactive ")
+
+
+# ------------------------------------------------------------------ issue 8: demo input bugs
+
+
+@pytest.mark.parametrize("kind", ["static", "template", "random", "llm"])
+def test_empty_text_is_an_error_not_the_default_line(kind: str, tmp_path: Path) -> None:
+    result = run("demo", "--greeting", kind, "--text", "", "--out", str(tmp_path / "x.wav"))
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "--text:" in result.stderr
+    assert "must not be empty" in result.stderr
+    assert not (tmp_path / "x.wav").exists()  # it never connected
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "nan", "inf", "-inf", "soon"])
+def test_timeout_must_be_positive_and_finite(value: str) -> None:
+    result = run("demo", f"--timeout={value}")
+    assert result.returncode == 2
+    assert "--timeout" in result.stderr
+    assert "seconds" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_json_usage_errors_are_json_on_stdout() -> None:
+    result = run("demo", "--json", "--timeout", "-1")
+    assert result.returncode == 2
+    error = json.loads(result.stdout)
+    assert error["status"] == "error" and error["exit_code"] == 2
+    assert "--timeout" in error["error"]["message"]
+
+
+def test_json_connection_failure_prints_a_json_error_without_the_key(tmp_path: Path) -> None:
+    env = clean_env(
+        AZURE_VOICELIVE_ENDPOINT="http://127.0.0.1:9", AZURE_VOICELIVE_API_KEY="k-secret-123"
+    )
+    result = run("demo", "--json", "--out", str(tmp_path / "x.wav"), env=env)
+    assert result.returncode == 1
+    error = json.loads(result.stdout)  # exactly one JSON object
+    assert error["status"] == "error" and error["exit_code"] == 1
+    assert error["error"]["type"] and error["error"]["message"]
+    assert "k-secret-123" not in result.stdout + result.stderr
+
+
+def test_json_configuration_error_is_json_too(tmp_path: Path) -> None:
+    env = clean_env(AZURE_VOICELIVE_ENDPOINT="http://example.com")
+    result = run("demo", "--json", "--out", str(tmp_path / "x.wav"), env=env)
+    assert result.returncode == 2
+    error = json.loads(result.stdout)
+    assert error["exit_code"] == 2 and "https://" in error["error"]["message"]
+
+
+# ------------------------------------------------------------------ greetings from a file
+
+GREETING_TOML = """\
+[greeting]
+type = "fallback"
+chain = [
+  { type = "template", text = "Hi {name}, welcome back!" },
+  { type = "random", choices = ["Hello!", "Hi there!"] },
+]
+[greeting.locales]
+"de-DE" = { type = "static", text = "Hallo, willkommen zurück!" }
+fr = { type = "llm", instructions = "Greet {name} in French." }
+"""
+
+
+@pytest.fixture
+def greeting_file(tmp_path: Path) -> Path:
+    path = tmp_path / "greeting.toml"
+    path.write_text(GREETING_TOML, encoding="utf-8")
+    return path
+
+
+def test_demo_uses_the_config_file(greeting_file: Path, tmp_path: Path) -> None:
+    out = str(tmp_path / "a.wav")
+    args = ["demo", "--config", str(greeting_file), "--json", "--out", out]
+    german = run(*args, "--context", "locale=de-DE")
+    assert german.returncode == 0, german.stderr
+    assert json.loads(german.stdout)["greeting"] == "Hallo, willkommen zurück!"
+    default = run(*args, "--name", "Ana")
+    assert json.loads(default.stdout)["greeting"] == "Hi Ana, welcome back!"
+    french = run(*args, "--context", "locale=fr-CA", "--context", "name=Zoé")
+    summary = json.loads(french.stdout)
+    assert (summary["mode"], summary["greeting"]) == ("instructed", 'Greet "Zoé" in French.')
+
+
+def test_demo_config_errors_exit_2(greeting_file: Path, tmp_path: Path) -> None:
+    out = str(tmp_path / "a.wav")
+    both = run("demo", "--config", str(greeting_file), "--text", "Hi", "--out", out)
+    assert both.returncode == 2 and "--config" in both.stderr
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[greeting]\ntype = "random"\nchoices = []\n')
+    invalid = run("demo", "--config", str(bad), "--out", out)
+    assert invalid.returncode == 2
+    assert "greeting.choices" in invalid.stderr and "at least one line" in invalid.stderr
+    missing = run("demo", "--config", str(tmp_path / "nope.toml"), "--json", "--out", out)
+    assert missing.returncode == 2
+    assert "No such file" in json.loads(missing.stdout)["error"]["message"]
+
+
+def test_check_shows_what_each_locale_would_say(greeting_file: Path) -> None:
+    result = run("check", str(greeting_file))
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert f"{greeting_file}: valid" in text
+    assert "sample values (not given with --context, shown as <field>): name=<name>" in text
+    assert "1. template  says: 'Hi <name>, welcome back!'" in text
+    assert "2. random    says one of: 'Hello!' | 'Hi there!'" in text
+    assert "de-DE:\n  1. static    says: 'Hallo, willkommen zurück!'" in text
+    assert "fr:\n  1. llm       asks the model: 'Greet \"<name>\" in French.'" in text
+
+
+def test_check_with_context_and_a_locale(greeting_file: Path) -> None:
+    result = run("check", str(greeting_file), "--context", "name=Lisa", "--context", "locale=fr-CA")
+    assert result.returncode == 0
+    assert "sample values" not in result.stdout
+    assert "fr-CA (uses fr):" in result.stdout
+    assert 'Greet "Lisa" in French.' in result.stdout
+    assert "de-DE" not in result.stdout
+    unknown = run("check", str(greeting_file), "--context", "locale=es")
+    assert "es (uses the default):" in unknown.stdout
+
+
+def test_check_json(greeting_file: Path) -> None:
+    result = run("check", str(greeting_file), "--json", "--context", "name=Lisa")
+    assert result.returncode == 0
+    report = json.loads(result.stdout)
+    assert report["status"] == "valid" and report["valid"] is True
+    assert report["context_fields"] == ["name"] and report["samples"] == {}
+    rows = {row["locale"]: row for row in report["locales"]}
+    assert list(rows) == [None, "de-DE", "fr"]
+    first, second = rows[None]["alternatives"]
+    assert (first["type"], first["mode"], first["text"]) == (
+        "template",
+        "spoken",
+        "Hi Lisa, welcome back!",
+    )
+    assert second["choices"] == ["Hello!", "Hi there!"]
+    assert rows["de-DE"]["entry"] == "de-DE"
+
+
+def test_check_invalid_exits_2_with_the_path(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(GREETING_TOML.replace('["Hello!", "Hi there!"]', "[]"), encoding="utf-8")
+    result = run("check", str(bad))
+    assert result.returncode == 2
+    assert "invalid greeting configuration" in result.stderr
+    assert "greeting.chain[1].choices: RandomGreeting needs at least one line" in result.stderr
+    as_json = run("check", str(bad), "--json")
+    assert as_json.returncode == 2
+    report = json.loads(as_json.stdout)
+    assert report["status"] == "invalid" and report["valid"] is False
+    [error] = report["errors"]
+    assert error["path"] == "greeting.chain[1].choices"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message", "line"),
+    [
+        ("g.toml", '[greeting]\ntype = "static"\ntext = \n', "line 3, column 8: invalid TOML", 3),
+        ("g.json", '{"greeting": \n}', "line 2, column 1: invalid JSON", 2),
+        ("g.yaml", "greeting: {}", "*.toml or *.json", None),
+        ("missing.toml", None, "No such file", None),
+    ],
+)
+def test_check_file_errors(
+    name: str, content: str | None, message: str, line: int | None, tmp_path: Path
+) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    result = run("check", str(path))
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    report = json.loads(run("check", str(path), "--json").stdout)
+    [error] = report["errors"]
+    assert error["line"] == line and message in error["message"]
+
+
+def test_check_bad_context_argument(greeting_file: Path) -> None:
+    result = run("check", str(greeting_file), "--context", "name", "--json")
+    assert result.returncode == 2
+    assert "KEY=VALUE" in json.loads(result.stdout)["error"]["message"]
+
+
+def test_schema_command_prints_the_shipped_schema() -> None:
+    from voicelive_proactive.config import SCHEMA_PATH
+
+    result = run("schema")
+    assert result.returncode == 0
+    assert result.stdout == SCHEMA_PATH.read_text(encoding="utf-8")
+    where = run("schema", "--path")
+    assert Path(where.stdout.strip()) == SCHEMA_PATH

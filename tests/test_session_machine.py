@@ -18,9 +18,9 @@ After every step, the rules of behaviour must hold:
 from __future__ import annotations
 
 import asyncio
-import os
 import base64
 import itertools
+import os
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +35,6 @@ from hypothesis.stateful import (
 )
 
 import voicelive_proactive as vp
-from voicelive_proactive.floor import TAG_KEY
 from voicelive_proactive.testing import FakeConnection, ManualClock, MemoryAudioIO
 
 BUSY = "conversation_already_has_active_response"
@@ -146,7 +145,9 @@ class SessionMachine(RuleBasedStateMachine):
                     f"cancelled {event.get('response_id')!r}, which is not ours"
                 )
             elif kind == "conversation.item.truncate":
-                owners = {r.owner for r in truth.responses.values() if r.item_id == event["item_id"]}
+                owners = {
+                    r.owner for r in truth.responses.values() if r.item_id == event["item_id"]
+                }
                 assert owners and "vad" not in owners, f"truncated {event['item_id']}: not ours"
             if kind != "input_audio_buffer.append":
                 truth.inbox.append(event)
@@ -341,7 +342,9 @@ class SessionMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.truth is not None and not self.closed)
     @rule(event_id=st.sampled_from([None, "someone_else"]))
     def unrelated_error(self, event_id: str | None) -> None:
-        self.deliver({"type": "error", "error": {"code": "x", "message": "m", "event_id": event_id}})
+        self.deliver(
+            {"type": "error", "error": {"code": "x", "message": "m", "event_id": event_id}}
+        )
 
     # -- the app and the listener --------------------------------------------------------------
 

@@ -7,14 +7,19 @@ import logging as _logging
 
 from ._version import __version__
 from .audio import AudioFormat, AudioIO, NullAudioIO, SounddeviceAudioIO, WavAudioIO
+from .config import dump_greeting, load_greeting
 from .endpoint import check_endpoint
 from .errors import (
     AudioUnavailableError,
+    ConfigFileError,
+    ConfigIssue,
     ConfigurationError,
+    ConfigValidationError,
     ControlCharacterError,
     EmptyGreetingError,
     GreetingConfigError,
     GreetingFailedError,
+    GreetingNotSerializableError,
     GreetingRenderError,
     GreetingTooLongError,
     InsecureEndpointError,
@@ -45,6 +50,7 @@ from .greetings import (
     GreetingMode,
     GreetingStrategy,
     LLMGreeting,
+    LocalizedGreeting,
     RandomGreeting,
     StaticGreeting,
     StrategyLike,
@@ -75,6 +81,9 @@ __all__ = [
     "AudioIO",
     "AudioUnavailableError",
     "CallableGreeting",
+    "ConfigFileError",
+    "ConfigIssue",
+    "ConfigValidationError",
     "ConfigurationError",
     "ControlCharacterError",
     "EmptyGreetingError",
@@ -87,6 +96,7 @@ __all__ = [
     "GreetingFailedError",
     "GreetingMetrics",
     "GreetingMode",
+    "GreetingNotSerializableError",
     "GreetingOutcome",
     "GreetingRenderError",
     "GreetingStatus",
@@ -99,6 +109,7 @@ __all__ = [
     "IdleNudge",
     "InsecureEndpointError",
     "LLMGreeting",
+    "LocalizedGreeting",
     "MissingContextFieldError",
     "NudgeFired",
     "NudgesExhausted",
@@ -127,6 +138,8 @@ __all__ = [
     "WavAudioIO",
     "__version__",
     "check_endpoint",
+    "dump_greeting",
+    "load_greeting",
 ]
 
 # A library logs; the application decides where logs go (and silence is the default).

@@ -1,6 +1,7 @@
-"""The ``voicelive-proactive`` command: a demo session, and the emulator as a server.
+"""The ``voicelive-proactive`` command: a demo session, a config checker, the emulator.
 
 Exit codes: 0 success, 1 runtime failure, 2 configuration error (the message says what to set).
+With ``--json``, stdout always holds exactly one JSON object, failures included.
 """
 
 from __future__ import annotations
@@ -9,18 +10,28 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import sys
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from . import __version__
 from .audio.base import BYTES_PER_MS, AudioIO
+from .config import SCHEMA_PATH, load_greeting, schema_text
+from .config._preview import Line, context_fields, locale_tags, matched_tag, preview
 from .endpoint import check_endpoint, is_loopback_host
-from .errors import AudioUnavailableError, ConfigurationError
+from .errors import (
+    AudioUnavailableError,
+    ConfigFileError,
+    ConfigurationError,
+    ConfigValidationError,
+    GreetingConfigError,
+)
 from .greetings import (
+    GreetingContext,
     GreetingStrategy,
     LLMGreeting,
     RandomGreeting,
@@ -82,15 +93,25 @@ class _Timeline:
 
 
 def _build_strategy(args: argparse.Namespace) -> GreetingStrategy:
-    kind = args.greeting
-    if kind == "random":
-        return RandomGreeting([args.text] if args.text else _RANDOM_LINES)
-    text = args.text or _DEFAULT_TEXT[kind]
-    if kind == "static":
-        return StaticGreeting(text)
-    if kind == "template":
-        return TemplateGreeting(text)
-    return LLMGreeting(text)
+    if args.config is not None:
+        if args.greeting is not None or args.text is not None:
+            raise ConfigurationError(
+                "--config gives the whole greeting; drop --greeting and --text, or drop --config."
+            )
+        return load_greeting(args.config)
+    kind = args.greeting or "template"
+    try:
+        if kind == "random":
+            return RandomGreeting(_RANDOM_LINES if args.text is None else [args.text])
+        # An explicit --text "" is a mistake to report, not a request for the default line.
+        text = _DEFAULT_TEXT[kind] if args.text is None else args.text
+        if kind == "static":
+            return StaticGreeting(text)
+        if kind == "template":
+            return TemplateGreeting(text)
+        return LLMGreeting(text)
+    except GreetingConfigError as exc:
+        raise GreetingConfigError(f"--text: {exc}") from None
 
 
 def _pick_audio(args: argparse.Namespace, say: TextIO) -> tuple[AudioIO, str]:
@@ -164,7 +185,7 @@ def _session_config(args: argparse.Namespace) -> dict[str, Any]:
 async def _demo(args: argparse.Namespace) -> int:
     say = sys.stderr if args.json else sys.stdout
     strategy = _build_strategy(args)
-    context = {"name": args.name}
+    context = {"name": args.name, **dict(args.context)}
     timeline = _Timeline(None if args.json else sys.stdout)
     audio, audio_where = _pick_audio(args, say)
     async with _connection(args, say) as conn:
@@ -229,6 +250,103 @@ def _print_summary(summary: dict[str, Any]) -> None:
     print(f"  {'audio':<24} {summary['audio_ms']:8d} ms to the {summary['audio_out']}")
 
 
+def _check(args: argparse.Namespace) -> int:
+    """Validate a greeting file and show what each locale would say."""
+    try:
+        strategy = load_greeting(args.file)
+    except (ConfigFileError, ConfigValidationError) as exc:
+        return _report_invalid(args, exc)
+    given = dict(args.context)
+    fields = sorted(context_fields(strategy))
+    samples = {name: f"<{name}>" for name in fields if name not in given}
+    if "locale" in given:
+        rows: list[str | None] = [given["locale"]]
+    else:
+        rows = [None, *locale_tags(strategy)]
+    results: list[dict[str, Any]] = []
+    for locale in rows:
+        values = {**samples, **given}
+        if locale is not None:
+            values["locale"] = locale
+        lines = preview(strategy, GreetingContext(values))
+        results.append(
+            {
+                "locale": locale,
+                "entry": None if locale is None else matched_tag(strategy, locale),
+                "alternatives": [_line_dict(line) for line in lines],
+            }
+        )
+    failed = any(line["error"] for row in results for line in row["alternatives"])
+    out = {
+        "status": "valid",
+        "valid": True,
+        "file": args.file,
+        "context_fields": fields,
+        "samples": samples,
+        "context": given,
+        "locales": results,
+    }
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        _print_check(out)
+    return EXIT_RUNTIME if failed else EXIT_OK
+
+
+def _report_invalid(args: argparse.Namespace, exc: ConfigFileError | ConfigValidationError) -> int:
+    errors: list[dict[str, Any]]
+    if isinstance(exc, ConfigFileError):
+        errors = [{"path": None, "message": str(exc), "line": exc.line, "column": exc.column}]
+    else:
+        errors = [{"path": issue.path, "message": issue.message} for issue in exc.issues]
+    if args.json:
+        report = {"status": "invalid", "valid": False, "file": args.file, "errors": errors}
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        print(f"{args.file}: invalid greeting configuration", file=sys.stderr)
+        for error in errors:
+            where = f"{error['path']}: " if error["path"] else ""
+            print(f"  {where}{error['message']}", file=sys.stderr)
+    return EXIT_CONFIG
+
+
+def _line_dict(line: Line) -> dict[str, Any]:
+    return {
+        "type": line.kind,
+        "mode": line.mode,
+        "text": line.text,
+        "choices": None if line.choices is None else list(line.choices),
+        "error": line.error,
+    }
+
+
+def _print_check(out: dict[str, Any]) -> None:
+    print(f"{out['file']}: valid")
+    print(f"context fields used: {', '.join(out['context_fields']) or '(none)'}")
+    if out["samples"]:
+        shown = ", ".join(f"{k}={v}" for k, v in out["samples"].items())
+        print(f"sample values (not given with --context, shown as <field>): {shown}")
+    for row in out["locales"]:
+        locale, entry = row["locale"], row["entry"]
+        print()
+        if locale is None:
+            print("default (no locale, or one without an entry):")
+        elif entry == locale:
+            print(f"{locale}:")
+        else:
+            print(f"{locale} (uses {'the default' if entry is None else entry}):")
+        for number, line in enumerate(row["alternatives"], 1):
+            if line["error"]:
+                said = f"cannot render: {line['error']}"
+            elif line["choices"] is not None:
+                said = "says one of: " + " | ".join(map(repr, line["choices"]))
+            elif line["mode"] == "instructed":
+                said = f"asks the model: {line['text']!r}"
+            else:
+                said = f"says: {line['text']!r}"
+            print(f"  {number}. {line['type']:<9} {said}")
+
+
 async def _emulator(args: argparse.Namespace) -> int:
     from .emulator import serve
 
@@ -244,10 +362,52 @@ async def _emulator(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="voicelive-proactive", description="Make a Voice Live agent speak first."
+class _UsageError(Exception):
+    """A command-line mistake; argparse would print it and exit 2."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+
+
+class _Parser(argparse.ArgumentParser):
+    # Report usage errors to main() instead of exiting, so --json can answer in JSON too.
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(self, message)
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, not {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive, finite number of seconds, not {text!r}"
+        )
+    return value
+
+
+def _context_pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"write it as KEY=VALUE (e.g. name=Lisa), not {text!r}")
+    return key.strip(), value
+
+
+def _add_context(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--context",
+        type=_context_pair,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a context value, e.g. name=Lisa or locale=de-DE (repeat for more)",
     )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="voicelive-proactive", description="Make a Voice Live agent speak first.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -257,12 +417,18 @@ def _parser() -> argparse.ArgumentParser:
         "is set)",
     )
     demo.add_argument(
-        "--greeting", choices=["static", "template", "random", "llm"], default="template"
+        "--greeting",
+        choices=["static", "template", "random", "llm"],
+        help="the kind of greeting (default: template)",
     )
     demo.add_argument(
         "--text", help="the line to say (static, template, random) or the instruction (llm)"
     )
+    demo.add_argument(
+        "--config", metavar="FILE", help="load the greeting from a .toml or .json file"
+    )
     demo.add_argument("--name", default="Lisa", help="the user's name, for {name} (default: Lisa)")
+    _add_context(demo)
     demo.add_argument("--out", help="write the agent's audio to this WAV file instead of a device")
     demo.add_argument("--json", action="store_true", help="print one JSON summary instead")
     demo.add_argument("--model", default=os.environ.get("AZURE_VOICELIVE_MODEL", "gpt-realtime"))
@@ -272,7 +438,24 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("AZURE_VOICELIVE_API_VERSION"),
         help="Voice Live API version (default: the SDK's)",
     )
-    demo.add_argument("--timeout", type=float, default=30.0, help="seconds to wait (default 30)")
+    demo.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=30.0,
+        help="seconds to wait (default 30)",
+    )
+
+    check = commands.add_parser(
+        "check", help="validate a greeting file and show what each locale would say"
+    )
+    check.add_argument("file", help="the .toml or .json greeting configuration")
+    _add_context(check)
+    check.add_argument("--json", action="store_true", help="print one JSON report instead")
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of greeting files")
+    schema.add_argument(
+        "--path", action="store_true", help="print where the installed schema file is instead"
+    )
 
     emulator = commands.add_parser("emulator", help="run the Voice Live emulator until Ctrl-C")
     emulator.add_argument("--host", default="127.0.0.1")
@@ -282,20 +465,54 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _schema(args: argparse.Namespace) -> int:
+    print(SCHEMA_PATH if args.path else schema_text(), end="\n" if args.path else "")
+    return EXIT_OK
+
+
+def _redact(text: str) -> str:
+    """Never echo the API key, whatever an error message happens to contain."""
+    key = os.environ.get("AZURE_VOICELIVE_API_KEY", "").strip()
+    return text.replace(key, "***") if key else text
+
+
+def _fail(args: argparse.Namespace | None, code: int, kind: str, message: str) -> int:
+    message = _redact(message)
+    print(
+        f"{'configuration error' if code == EXIT_CONFIG else 'error'}: {message}", file=sys.stderr
+    )
+    if args is not None and getattr(args, "json", False):
+        error = {"type": kind, "message": message}
+        print(json.dumps({"status": "error", "exit_code": code, "error": error}))
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``voicelive-proactive`` command."""
-    args = _parser().parse_args(argv)
-    runner = _demo if args.command == "demo" else _emulator
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        args = _parser().parse_args(argv)
+    except _UsageError as exc:
+        exc.parser.print_usage(sys.stderr)
+        # Before parsing succeeded, "--json" anywhere is the best reading of the request.
+        wants_json = argparse.Namespace(json="--json" in argv)
+        return _fail(wants_json, EXIT_CONFIG, "UsageError", f"{exc.parser.prog}: {exc}")
+    try:
+        if args.command == "check":
+            return _check(args)
+        if args.command == "schema":
+            return _schema(args)
+        runner = _demo if args.command == "demo" else _emulator
         return asyncio.run(runner(args))
+    except BrokenPipeError:  # e.g. `... --json | head -c 100`: the reader left, nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_RUNTIME
     except ConfigurationError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return _fail(args, EXIT_CONFIG, type(exc).__name__, str(exc))
     except KeyboardInterrupt:
         return EXIT_OK if args.command == "emulator" else EXIT_RUNTIME
     except Exception as exc:
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return EXIT_RUNTIME
+        return _fail(args, EXIT_RUNTIME, type(exc).__name__, f"{type(exc).__name__}: {exc}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,13 +7,19 @@ already catches ``ValueError`` around construction keeps working.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 __all__ = [
     "AudioUnavailableError",
+    "ConfigFileError",
+    "ConfigIssue",
+    "ConfigValidationError",
     "ConfigurationError",
     "ControlCharacterError",
     "EmptyGreetingError",
     "GreetingConfigError",
     "GreetingFailedError",
+    "GreetingNotSerializableError",
     "GreetingRenderError",
     "GreetingTooLongError",
     "InsecureEndpointError",
@@ -81,3 +87,61 @@ class InsecureEndpointError(ConfigurationError):
 
 class SessionClosedError(ProactiveError, RuntimeError):
     """The session was closed (``aclose()``/``async with``); build a new one per connection."""
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One problem in a greeting configuration: where it is and what to fix."""
+
+    path: str
+    """Where, as dotted keys and list indexes: ``greeting.chain[1].choices``."""
+    message: str
+    """What is wrong and what to do instead."""
+    error: Exception | None = None
+    """The strategy's own error when its checks rejected the value (e.g. EmptyGreetingError)."""
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+def _rebuild(
+    cls: type[BaseException], args: tuple[object, ...], state: dict[str, object]
+) -> object:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+class _KeywordState:
+    """Pickling and copying for errors whose __init__ takes keyword-only data."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), getattr(self, "args", ()), dict(self.__dict__)))
+
+
+class ConfigFileError(_KeywordState, GreetingConfigError):
+    """A greeting configuration file cannot be read or parsed (``line``/``column`` when known)."""
+
+    def __init__(
+        self, message: str, *, path: str, line: int | None = None, column: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.line = line
+        self.column = column
+
+
+class ConfigValidationError(_KeywordState, GreetingConfigError):
+    """A greeting configuration is well-formed but not valid; ``issues`` lists every problem."""
+
+    def __init__(
+        self, message: str, *, issues: tuple[ConfigIssue, ...], source: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.issues = issues
+        self.source = source
+
+
+class GreetingNotSerializableError(GreetingConfigError):
+    """A strategy holds code or state (a callable, a subclass, an rng) configuration cannot hold."""

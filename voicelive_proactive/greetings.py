@@ -19,6 +19,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from types import MappingProxyType
 from typing import Any
 
 from .errors import (
@@ -41,6 +42,7 @@ __all__ = [
     "GreetingMode",
     "GreetingStrategy",
     "LLMGreeting",
+    "LocalizedGreeting",
     "RandomGreeting",
     "StaticGreeting",
     "StrategyLike",
@@ -338,9 +340,19 @@ class TemplateGreeting(GreetingStrategy):
 
 
 class RandomGreeting(GreetingStrategy):
-    """Speaks one line picked at random; pass ``rng=random.Random(seed)`` to make it repeatable."""
+    """Speaks one line picked at random; pass ``seed=`` (or your own ``rng``) to make it repeatable.
 
-    def __init__(self, choices: Sequence[str], *, rng: random.Random | None = None) -> None:
+    Only a ``seed`` can be written to configuration (:func:`~voicelive_proactive.dump_greeting`);
+    a ``random.Random`` object of your own is state, not configuration.
+    """
+
+    def __init__(
+        self,
+        choices: Sequence[str],
+        *,
+        rng: random.Random | None = None,
+        seed: int | None = None,
+    ) -> None:
         if isinstance(choices, str):
             raise GreetingConfigError(
                 "RandomGreeting takes a list of lines, not one str; use StaticGreeting for one."
@@ -351,7 +363,14 @@ class RandomGreeting(GreetingStrategy):
         self._greetings = tuple(
             Greeting.spoken(_check_text(c, f"Choice {i}")) for i, c in enumerate(self.choices)
         )
-        self._rng = rng if rng is not None else random.Random()
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise GreetingConfigError(f"seed must be an int, not {type(seed).__name__}.")
+        if seed is not None and rng is not None:
+            raise GreetingConfigError("Pass seed=... or rng=..., not both.")
+        #: The seed given at construction, or None (a random start, or your own ``rng``).
+        self.seed = seed
+        self._own_rng = rng is not None  # its state cannot be written to configuration
+        self._rng = rng if rng is not None else random.Random(seed)
 
     def render(self, context: GreetingContext) -> Greeting:
         return self._rng.choice(self._greetings)
@@ -453,3 +472,186 @@ def missing_fields(strategy: GreetingStrategy, available: frozenset[str]) -> fro
         if first_missing is None:
             first_missing = missing
     return first_missing or frozenset()
+
+
+# A locale tag as written in a locales table: "de", "de-AT", "zh-Hant-TW", "de_AT" (BCP 47
+# shape, case-insensitive, "_" read as "-"). Shared with the configuration schema.
+LOCALE_TAG_PATTERN = r"[A-Za-z]{1,8}([-_][A-Za-z0-9]{1,8})*"
+
+
+def _normalize_locale(tag: str) -> str:
+    """``de_AT.UTF-8`` -> ``de-at``: one spelling for matching (POSIX suffixes dropped)."""
+    return re.split(r"[.@]", tag.strip(), maxsplit=1)[0].replace("_", "-").lower()
+
+
+def _lookup_chain(tag: str) -> Iterator[str]:
+    """The tag, then ever shorter prefixes of it (RFC 4647 lookup): de-at -> de."""
+    parts = _normalize_locale(tag).split("-")
+    while parts and parts[0]:
+        yield "-".join(parts)
+        parts.pop()
+        while parts and len(parts[-1]) == 1:  # never end on a singleton such as "-x"
+            parts.pop()
+
+
+class LocalizedGreeting(GreetingStrategy):
+    """Picks a strategy by ``context["locale"]``, falling back to ``default``.
+
+    ``LocalizedGreeting(StaticGreeting("Hello!"), {"de": StaticGreeting("Hallo!")})``.
+    The rule: the exact tag first, then ever shorter prefixes of it, then ``default``, so
+    ``de-AT`` uses ``de-AT``, else ``de``, else the default. Tags match case-insensitively
+    and ``de_AT`` (or ``de_AT.UTF-8``) reads as ``de-AT``. A missing, non-string or unknown
+    locale uses the default. :meth:`required_fields` reports what the default needs.
+    """
+
+    def __init__(self, default: StrategyLike, locales: Mapping[str, StrategyLike]) -> None:
+        if not isinstance(locales, Mapping):
+            raise GreetingConfigError(
+                f"locales must be a mapping of locale tag to strategy, such as "
+                f'{{"de": StaticGreeting("Hallo!")}}; got {type(locales).__name__}.'
+            )
+        self.default = as_strategy(default)
+        table: dict[str, GreetingStrategy] = {}
+        seen: dict[str, str] = {}
+        for tag, strategy in locales.items():
+            if not isinstance(tag, str) or not re.fullmatch(LOCALE_TAG_PATTERN, tag):
+                raise GreetingConfigError(
+                    f"Locale {tag!r} is not a language tag; write it like 'de', 'de-AT' or "
+                    "'zh-Hant-TW'."
+                )
+            key = _normalize_locale(tag)
+            if key in seen:
+                raise GreetingConfigError(
+                    f"Locales {seen[key]!r} and {tag!r} name the same locale; keep one."
+                )
+            seen[key] = tag
+            table[tag] = as_strategy(strategy)
+        self._locales = table
+        self._by_key = {_normalize_locale(tag): strategy for tag, strategy in table.items()}
+        # Each chain keeps its own fallback order: alternative i of the chosen locale's chain
+        # is tried where alternative i of the default's would be (see _LocalizedAlternative).
+        length = max(len(s.alternatives()) for s in (self.default, *table.values()))
+        self._alternatives: tuple[GreetingStrategy, ...] = (
+            (self,) if length == 1 else tuple(_LocalizedAlternative(self, i) for i in range(length))
+        )
+
+    @property
+    def locales(self) -> Mapping[str, GreetingStrategy]:
+        """The locale table (read-only), with the tags as written."""
+        return MappingProxyType(self._locales)
+
+    def select(self, locale: object) -> GreetingStrategy:
+        """The strategy the rule picks for ``locale`` (``None`` or unknown: the default)."""
+        if isinstance(locale, str):
+            for key in _lookup_chain(locale):
+                if key in self._by_key:
+                    return self._by_key[key]
+        return self.default
+
+    def render(self, context: GreetingContext) -> Greeting | Awaitable[Greeting]:
+        alternatives = self.select(context.get("locale")).alternatives()
+        if len(alternatives) == 1:
+            return alternatives[0].render(context)
+        return _render_first(alternatives, context)
+
+    def required_fields(self) -> frozenset[str]:
+        return self.default.required_fields()
+
+    def alternatives(self) -> tuple[GreetingStrategy, ...]:
+        return self._alternatives
+
+    def __repr__(self) -> str:
+        return f"LocalizedGreeting({self.default!r}, {self._locales!r})"
+
+
+class _LocalizedAlternative(GreetingStrategy):
+    """Alternative ``index`` of whichever chain a :class:`LocalizedGreeting` picks.
+
+    A session flattens fallback chains to try them one by one (also when the service rejects
+    a greeting); this keeps that working when each locale has a chain of its own.
+    """
+
+    def __init__(self, parent: LocalizedGreeting, index: int) -> None:
+        self.parent = parent
+        self.index = index
+
+    def resolve(self, context: GreetingContext) -> GreetingStrategy | None:
+        """The strategy this alternative stands for in ``context`` (None: the chain is shorter)."""
+        chain = self.parent.select(context.get("locale")).alternatives()
+        return chain[self.index] if self.index < len(chain) else None
+
+    def render(self, context: GreetingContext) -> Greeting | Awaitable[Greeting]:
+        strategy = self.resolve(context)
+        if strategy is None:
+            raise GreetingRenderError(
+                f"The greeting for locale {context.get('locale')!r} has no alternative "
+                f"number {self.index + 1}."
+            )
+        return strategy.render(context)
+
+    def required_fields(self) -> frozenset[str]:
+        # What the default needs at this position. Past the end of the default's chain, the
+        # default's last alternative stands in: never satisfied when the earlier ones are not.
+        chain = self.parent.default.alternatives()
+        return chain[min(self.index, len(chain) - 1)].required_fields()
+
+    def __repr__(self) -> str:
+        return f"{self.parent!r}.alternatives()[{self.index}]"
+
+
+def _render_first(
+    alternatives: tuple[GreetingStrategy, ...], context: GreetingContext
+) -> Greeting | Awaitable[Greeting]:
+    """The first alternative that renders wins, as in a fallback chain, but synchronously for
+    as long as the alternatives are: a chain of sync strategies renders without an event loop.
+    """
+    errors: list[BaseException] = []
+    for index, strategy in enumerate(alternatives):
+        try:
+            result: Any = strategy.render(context)
+        except Exception as exc:
+            errors.append(exc)
+            continue
+        if inspect.isawaitable(result):
+            return _render_rest(strategy, result, alternatives[index + 1 :], context, errors)
+        if isinstance(result, Greeting):
+            return result
+        errors.append(_not_a_greeting(strategy, result))
+    raise _chain_failed(errors)
+
+
+async def _render_rest(
+    strategy: GreetingStrategy,
+    pending: Awaitable[Any],
+    rest: tuple[GreetingStrategy, ...],
+    context: GreetingContext,
+    errors: list[BaseException],
+) -> Greeting:
+    try:
+        result = await pending
+        if isinstance(result, Greeting):
+            return result
+        errors.append(_not_a_greeting(strategy, result))
+    except Exception as exc:
+        errors.append(exc)
+    for alternative in rest:
+        try:
+            return await render_greeting(alternative, context)
+        except Exception as exc:
+            errors.append(exc)
+    raise _chain_failed(errors)
+
+
+def _not_a_greeting(strategy: GreetingStrategy, result: object) -> GreetingRenderError:
+    return GreetingRenderError(
+        f"{strategy!r}.render() returned {type(result).__name__}; it must return a "
+        "Greeting (Greeting.spoken(...) or Greeting.instructed(...))."
+    )
+
+
+def _chain_failed(errors: list[BaseException]) -> GreetingRenderError:
+    error = GreetingRenderError(
+        f"Every strategy in the fallback chain failed: {'; '.join(map(str, errors))}"
+    )
+    error.__cause__ = errors[-1]
+    return error
