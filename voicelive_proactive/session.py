@@ -1122,6 +1122,7 @@ class ProactiveSession:
                 speech.metrics.played_out = now
                 self._settle(speech)
         self._restore_interruptions()
+        self._update_idle()  # now: idleness counts from the moment playout ended
         self._spawn(self._pump())
 
     def _settle(self, speech: Speech) -> None:
