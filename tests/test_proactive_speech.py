@@ -94,6 +94,7 @@ async def test_two_says_at_once_never_overlap_on_the_wire() -> None:
     await h.settle()
     assert [h.said(c) for c in h.creates()] == ["One.", "Two."]
     assert a.outcome.status is vp.GreetingStatus.SENT
+    assert b.outcome.status is vp.GreetingStatus.PENDING
 
 
 async def test_say_is_not_guarded_by_once_but_the_greeting_still_is() -> None:
