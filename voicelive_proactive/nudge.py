@@ -28,10 +28,11 @@ import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from .clock import TimerHandle, Timers
 from .errors import ConfigurationError
 from .greetings import GreetingStrategy, LLMGreeting, StrategyLike, as_strategy
 
-__all__ = ["DEFAULT_NUDGE", "IdleNudge"]
+__all__ = ["DEFAULT_NUDGE", "IdleNudge", "IdleWatch"]
 
 #: What a nudge says unless told otherwise.
 DEFAULT_NUDGE = (
@@ -85,3 +86,78 @@ class IdleNudge:
         """``strategy`` as a :class:`GreetingStrategy`."""
         assert isinstance(self.strategy, GreetingStrategy)  # __post_init__ made it one
         return self.strategy
+
+
+class IdleWatch:
+    """The idle timer of an :class:`IdleNudge` and the count of nudges nobody answered.
+
+    ``conversation_idle()`` says whether the conversation is idle right now (see the module
+    docs); the watch calls ``nudge_due(n)`` for the n-th nudge in a row and ``exhausted(n)``
+    once, after the last one also went unanswered. Call :meth:`update` whenever idleness may
+    have changed: the timer starts when the conversation becomes idle and stops when it is
+    not.
+    """
+
+    def __init__(
+        self,
+        nudge: IdleNudge | None,
+        *,
+        timers: Timers,
+        conversation_idle: Callable[[], bool],
+        nudge_due: Callable[[int], None],
+        exhausted: Callable[[int], None],
+    ) -> None:
+        self.nudge = nudge
+        self.in_a_row = 0
+        self.exhausted = False
+        self.paused = False
+        self._timers = timers
+        self._conversation_idle = conversation_idle
+        self._nudge_due = nudge_due
+        self._exhausted = exhausted
+        self._timer: TimerHandle | None = None
+
+    def idle(self) -> bool:
+        return (
+            self.nudge is not None
+            and not self.paused
+            and not self.exhausted
+            and self._conversation_idle()
+        )
+
+    def update(self) -> None:
+        """Start the timer if the conversation just became idle; stop it if it is not."""
+        if self.nudge is None:
+            return
+        if not self.idle():
+            self.stop()
+        elif self._timer is None:
+            self._timer = self._timers.call_later(self.nudge.after, self._expired)
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def user_active(self) -> None:
+        """The user is there (spoke, pressed a key): the count and the timer start over."""
+        self.in_a_row = 0
+        self.stop()
+        self.update()
+
+    def pause(self, paused: bool) -> None:
+        self.paused = paused
+        self.stop()
+        self.update()
+
+    def _expired(self) -> None:
+        self._timer = None
+        nudge = self.nudge
+        if nudge is None or not self.idle():
+            return
+        if self.in_a_row < nudge.max_nudges:
+            self.in_a_row += 1
+            self._nudge_due(self.in_a_row)
+            return
+        self.exhausted = True
+        self._exhausted(self.in_a_row)

@@ -23,7 +23,6 @@ import enum
 import inspect
 import itertools
 import logging
-import math
 import secrets
 import threading
 import time
@@ -33,6 +32,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
+from ._validation import check_bool, check_connection, check_context, check_timeout, resolve_audio
 from .audio.base import AudioIO
 from .audio.formats import AudioFormat
 from .clock import TimerHandle, Timers
@@ -81,12 +81,13 @@ from .greetings import (
 )
 from .guard import GuardLike, GuardResult, OnceGuard
 from .health import SessionHealth
+from .interruptions import TurnDetection
 from .microphone import MicrophoneUplink
-from .nudge import IdleNudge
+from .nudge import IdleNudge, IdleWatch
 from .outcome import FunctionCall, GreetingMetrics, GreetingOutcome, GreetingStatus
 from .playout import Speaker
 from .speech import IfUserSpeaking, Phase, Speech, SpeechKind
-from .wire import cancel_event, greeting_events, session_update_event, truncate_event
+from .wire import cancel_event, greeting_events, truncate_event
 
 if TYPE_CHECKING:
     from azure.ai.voicelive.aio import VoiceLiveConnection
@@ -188,7 +189,7 @@ class ProactiveSession:
         nudge: IdleNudge | None = None,
         echo_guard_ms: int = 0,
     ) -> None:
-        _check_connection(conn)
+        check_connection(conn)
         for name, flag in (
             ("greet_on_ready", greet_on_ready),
             ("skip_if_user_spoke", skip_if_user_spoke),
@@ -196,8 +197,8 @@ class ProactiveSession:
             ("raise_errors", raise_errors),
             ("interruptible", interruptible),
         ):
-            _check_bool(name, flag)
-        self._render_timeout = _check_timeout(render_timeout)
+            check_bool(name, flag)
+        self._render_timeout = check_timeout(render_timeout)
         if not callable(clock):
             raise ConfigurationError(f"clock must be a function returning seconds, not {clock!r}")
         if now is not None and not callable(now):
@@ -217,10 +218,15 @@ class ProactiveSession:
         strategy = as_strategy(greeting)
         self._strategy = strategy
         self._resume = as_strategy(resume_greeting) if resume_greeting is not None else None
-        self._context: dict[str, Any] | None = _check_context(context)
+        self._context: dict[str, Any] | None = check_context(context)
         if self._context is not None:
             self._check_fields(frozenset(self._context))
-        self._audio = _resolve_audio(audio)
+        if isinstance(audio, _Default):
+            from .audio.device import SounddeviceAudioIO
+
+            self._audio: AudioIO | None = SounddeviceAudioIO()
+        else:
+            self._audio = resolve_audio(audio)
         self._guard: GuardLike = guard if guard is not None else OnceGuard()
         self._greet_on_ready = greet_on_ready
         self._truncate = truncate_on_barge_in
@@ -258,16 +264,16 @@ class ProactiveSession:
         self._ready = False
         self._session_id: str | None = None
         self._user_spoke = False
-        self._app_turn_detection: dict[str, Any] | None = None
-        self._create_response = True
-        self._overriding = False  # we told the service interrupt_response=false
-        self._own_updates = 0  # our session.update events not yet answered
+        self._turns = TurnDetection(self._ids)
         self._reply_timer: TimerHandle | None = None
         self._ready_timer: TimerHandle | None = None
-        self._idle_timer: TimerHandle | None = None
-        self._nudges_in_a_row = 0
-        self._nudges_exhausted = False
-        self._nudges_paused = False
+        self._idle = IdleWatch(
+            nudge,
+            timers=self._timers,
+            conversation_idle=self._conversation_idle,
+            nudge_due=self._nudge_due,
+            exhausted=self._nudges_exhausted,
+        )
         self._tool_running = False
         with_loop = _running_loop()
         if with_loop is not None:
@@ -479,7 +485,7 @@ class ProactiveSession:
         strategy = as_strategy(what)
         if interruptible is None:
             interruptible = self._greeting.interruptible
-        _check_bool("interruptible", interruptible)
+        check_bool("interruptible", interruptible)
         if if_user_speaking not in ("wait", "skip", "speak"):
             raise ConfigurationError(
                 f'if_user_speaking must be "wait", "skip" or "speak", not {if_user_speaking!r}'
@@ -504,15 +510,15 @@ class ProactiveSession:
     def activity(self) -> None:
         """The app saw the user active (a key press, a DTMF digit, a chat message): restart
         the idle timer and the count of unanswered nudges. Safe from any thread."""
-        self._call_in_loop(self._on_activity)
+        self._call_in_loop(self._idle.user_active)
 
     def pause_nudges(self) -> None:
         """Hold the idle timer (the user muted, or is reading something) until resumed."""
-        self._call_in_loop(self._set_nudges_paused, True)
+        self._call_in_loop(self._idle.pause, True)
 
     def resume_nudges(self) -> None:
         """Let the idle timer run again; idleness counts from now."""
-        self._call_in_loop(self._set_nudges_paused, False)
+        self._call_in_loop(self._idle.pause, False)
 
     async def wait(self, *, timeout: float | None = None) -> GreetingOutcome:
         """Wait until the greeting is over on the service, was skipped or failed.
@@ -531,9 +537,10 @@ class ProactiveSession:
         if self._closed:
             return
         self._closed = True
-        for handle in (self._reply_timer, self._ready_timer, self._idle_timer):
+        for handle in (self._reply_timer, self._ready_timer):
             if handle is not None:
                 handle.cancel()
+        self._idle.stop()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -578,10 +585,7 @@ class ProactiveSession:
         if not isinstance(session, Mapping):
             raise _Malformed("session.updated without a session object")
         self._learn_formats(session)
-        if self._own_updates:
-            self._own_updates -= 1  # the echo of our own interrupt_response change
-        elif "turn_detection" in session:
-            self._learn_turn_detection(session.get("turn_detection"))
+        self._turns.learn(session)
         if self._ready:
             return False  # after every session.update; the greeting is due only once
         self._ready = True
@@ -609,7 +613,7 @@ class ProactiveSession:
             speech.metrics.response_created = self._timers.now()
             if speech.response is None or not speech.response.active:
                 speech.response = view
-        self._stop_idle_timer()
+        self._idle.stop()
         return False
 
     def _on_output_item_added(self, event: Any) -> bool:
@@ -688,8 +692,8 @@ class ProactiveSession:
     def _on_speech_started(self, event: Any) -> bool:
         self._floor.speech_started()
         self._cancel_reply_timer()
-        self._stop_idle_timer()
-        self._nudges_in_a_row = 0
+        self._idle.in_a_row = 0
+        self._idle.stop()
         self._user_spoke = True
         greeting = self._greeting
         if (
@@ -705,13 +709,13 @@ class ProactiveSession:
         return False
 
     def _on_speech_stopped(self, event: Any) -> bool:
-        reply = self._create_response and self._app_turn_detection is not None
+        reply = self._turns.reply_expected
         self._floor.speech_stopped(reply_expected=reply)
         if reply:
             self._cancel_reply_timer()
             self._reply_timer = self._timers.call_later(_REPLY_GRACE, self._reply_not_coming)
             return False
-        self._update_idle()
+        self._idle.update()
         return True
 
     def _on_item_created(self, event: Any) -> bool:
@@ -878,7 +882,7 @@ class ProactiveSession:
             return
         self._queue.append(speech)
         self._emit(SpeechQueued(speech))
-        self._stop_idle_timer()
+        self._idle.stop()
         self._spawn(self._pump())
 
     async def _greet_here(self) -> GreetingOutcome:
@@ -929,7 +933,7 @@ class ProactiveSession:
             break  # preparing, requested, speaking, or awaiting a tool
         if self._outbox:
             await self._send_outbox()
-        self._update_idle()
+        self._idle.update()
 
     def _prepare(self, speech: Speech) -> None:
         """Guard and render ``speech`` now if that needs no awaiting, else in a task."""
@@ -984,6 +988,7 @@ class ProactiveSession:
         answer: Awaitable[object] | None,
         pending: tuple[GreetingStrategy, Awaitable[object]] | None,
     ) -> None:
+        """The rest of :meth:`_prepare`, once something had to be awaited."""
         try:
             if answer is not None:
                 try:
@@ -992,34 +997,23 @@ class ProactiveSession:
                     what = "did not answer in time" if _is_timeout(exc) else f"failed: {exc}"
                     self._fail(speech, f"the guard {what}", exc)
                     return
-                if not self._apply_guard(speech, result):
-                    return
-            while speech.rendered is None and speech.phase is Phase.PREPARING:
-                if pending is None:
-                    strategy = self._next_alternative(speech)
-                    if strategy is None:
-                        return
-                    try:
-                        rendered: object = strategy.render(self._context_for_render())
-                    except Exception as exc:
-                        self._render_failed(speech, strategy, exc)
-                        continue
-                else:
-                    strategy, rendered = pending
-                    pending = None
-                if inspect.isawaitable(rendered):
-                    try:
-                        rendered = await self._within_timeout(rendered)
-                    except Exception as exc:
-                        if _is_timeout(exc):
-                            exc = GreetingRenderError(
-                                f"{strategy!r} did not render within {self._render_timeout} s"
-                            )
-                        self._render_failed(speech, strategy, exc)
-                        continue
+                if self._apply_guard(speech, result):
+                    self._render_now(speech)
+                return
+            assert pending is not None
+            strategy, awaitable = pending
+            try:
+                rendered = await self._within_timeout(awaitable)
+            except Exception as exc:
+                if _is_timeout(exc):
+                    exc = GreetingRenderError(
+                        f"{strategy!r} did not render within {self._render_timeout} s"
+                    )
+                self._render_failed(speech, strategy, exc)
+            else:
                 self._accept(speech, strategy, rendered)
-            if speech.phase is Phase.PREPARING:
-                speech.phase = Phase.READY
+            if speech.phase is Phase.PREPARING:  # not skipped or cancelled meanwhile
+                self._render_now(speech)
         except GreetingFailedError:
             pass  # raise_errors: nobody awaits this task; the outcome says it
         finally:
@@ -1078,7 +1072,9 @@ class ProactiveSession:
         speech.metrics.greeting_sent = self._timers.now()
         try:
             if protect:
-                await self._forbid_interruptions()
+                update = self._turns.forbid()
+                if update is not None:
+                    await self._conn.send(update)
             for event in events:
                 await self._conn.send(event)
         except Exception as exc:
@@ -1122,7 +1118,7 @@ class ProactiveSession:
                 speech.metrics.played_out = now
                 self._settle(speech)
         self._restore_interruptions()
-        self._update_idle()  # now: idleness counts from the moment playout ended
+        self._idle.update()  # now: idleness counts from the moment playout ended
         self._spawn(self._pump())
 
     def _settle(self, speech: Speech) -> None:
@@ -1144,39 +1140,18 @@ class ProactiveSession:
 
     # ------------------------------------------------------------------ interruptions
 
-    async def _forbid_interruptions(self) -> None:
-        """Tell the service not to cancel responses on user speech (``interrupt_response``)."""
-        detection = self._app_turn_detection
-        if self._overriding or detection is None or detection.get("interrupt_response") is False:
-            return
-        self._overriding = True
-        self._own_updates += 1
-        await self._conn.send(
-            session_update_event(next(self._ids), {**detection, "interrupt_response": False})
-        )
-
     def _restore_interruptions(self) -> None:
-        if not self._overriding or self._floor.protected:
+        """Give the app its ``interrupt_response`` back once no protected speech remains."""
+        if not self._turns.overriding or self._floor.protected:
             return
         if any(
             s.phase in (Phase.REQUESTED, Phase.SPEAKING) and not s.interruptible
             for s in self._queue
         ):
             return
-        self._overriding = False
-        detection = self._app_turn_detection
-        if detection is not None:
-            self._own_updates += 1
-            self._outbox.append(session_update_event(next(self._ids), detection))
-
-    def _learn_turn_detection(self, detection: object) -> None:
-        if detection is None:
-            self._app_turn_detection = None
-            self._create_response = False
-            return
-        if isinstance(detection, Mapping):
-            self._app_turn_detection = dict(detection)
-            self._create_response = detection.get("create_response") is not False
+        update = self._turns.restore()
+        if update is not None:
+            self._outbox.append(update)
 
     def _learn_formats(self, session: Mapping[str, Any]) -> None:
         if not any(
@@ -1194,67 +1169,37 @@ class ProactiveSession:
 
     # ------------------------------------------------------------------ idle nudges
 
-    def _idle(self) -> bool:
+    def _conversation_idle(self) -> bool:
+        """Nobody speaks or is about to (see :mod:`voicelive_proactive.nudge`)."""
         return (
-            self._nudge is not None
-            and self._ready
+            self._ready
             and not self._closed
-            and not self._nudges_paused
-            and not self._nudges_exhausted
             and not self._tool_running
             and self._head() is None
             and self._floor.may_speak()
             and not self._floor.playing
         )
 
-    def _update_idle(self) -> None:
-        if self._nudge is None:
-            return
-        if not self._idle():
-            self._stop_idle_timer()
-        elif self._idle_timer is None:
-            self._idle_timer = self._timers.call_later(self._nudge.after, self._idle_expired)
-
-    def _stop_idle_timer(self) -> None:
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-            self._idle_timer = None
-
-    def _idle_expired(self) -> None:
-        self._idle_timer = None
+    def _nudge_due(self, count: int) -> None:
         nudge = self._nudge
-        if nudge is None or not self._idle():
-            return
-        if self._nudges_in_a_row < nudge.max_nudges:
-            self._nudges_in_a_row += 1
-            speech = Speech(
-                SpeechKind.NUDGE,
-                nudge.nudge_strategy.alternatives(),
-                interruptible=nudge.interruptible,
-                if_user_speaking="skip",
-                canceller=self._cancel_from_any_thread,
-            )
-            log.info(
-                "voicelive-proactive: idle for %s s: nudge %d", nudge.after, self._nudges_in_a_row
-            )
-            self._emit(NudgeFired(speech, self._nudges_in_a_row))
-            self._enqueue_and_pump(speech)
-            return
-        self._nudges_exhausted = True
-        log.info("voicelive-proactive: %d nudge(s) went unanswered", self._nudges_in_a_row)
-        self._emit(NudgesExhausted(self._nudges_in_a_row))
-        if nudge.on_exhausted is not None:
+        assert nudge is not None
+        speech = Speech(
+            SpeechKind.NUDGE,
+            nudge.nudge_strategy.alternatives(),
+            interruptible=nudge.interruptible,
+            if_user_speaking="skip",
+            canceller=self._cancel_from_any_thread,
+        )
+        log.info("voicelive-proactive: idle for %s s: nudge %d", nudge.after, count)
+        self._emit(NudgeFired(speech, count))
+        self._enqueue_and_pump(speech)
+
+    def _nudges_exhausted(self, count: int) -> None:
+        log.info("voicelive-proactive: %d nudge(s) went unanswered", count)
+        self._emit(NudgesExhausted(count))
+        nudge = self._nudge
+        if nudge is not None and nudge.on_exhausted is not None:
             self._run_callback(nudge.on_exhausted)
-
-    def _on_activity(self) -> None:
-        self._nudges_in_a_row = 0
-        self._stop_idle_timer()
-        self._update_idle()
-
-    def _set_nudges_paused(self, paused: bool) -> None:
-        self._nudges_paused = paused
-        self._stop_idle_timer()
-        self._update_idle()
 
     def _reply_not_coming(self) -> None:
         self._reply_timer = None
@@ -1525,78 +1470,6 @@ def _session_id(event: Any) -> str | None:
         value = session.get("id")
         return value if isinstance(value, str) else None
     return None
-
-
-# -- construction checks -------------------------------------------------------------------------
-
-
-def _check_connection(conn: object) -> None:
-    send = getattr(conn, "send", None)
-    if not callable(send) or not hasattr(conn, "__aiter__"):
-        raise ConfigurationError(
-            f"conn must be a VoiceLiveConnection (from azure.ai.voicelive.aio.connect) or a "
-            f"FakeConnection: something with `async def send(event)` that you iterate with "
-            f"`async for`; got {conn!r}."
-        )
-    if not inspect.iscoroutinefunction(send) and not inspect.iscoroutinefunction(
-        getattr(send, "__call__", None)  # noqa: B004 (a callable object with async __call__)
-    ):
-        raise ConfigurationError(
-            f"conn.send must be a coroutine function (the SDK's connection is async); "
-            f"{conn!r} has a synchronous send. Use azure.ai.voicelive.aio.connect."
-        )
-
-
-def _check_bool(name: str, value: object) -> None:
-    if not isinstance(value, bool):
-        raise ConfigurationError(f"{name} must be True or False, not {value!r}")
-
-
-def _check_timeout(value: object) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigurationError(f"render_timeout must be seconds (or None), not {value!r}")
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigurationError(
-            f"render_timeout must be a positive number of seconds (or None), not {value!r}"
-        )
-    return float(value)
-
-
-def _check_context(context: object) -> dict[str, Any] | None:
-    if context is None:
-        return None
-    if not isinstance(context, Mapping):
-        raise ConfigurationError(
-            f"context must be a mapping of field names to values, such as "
-            f'{{"name": "Lisa"}}, or None; got {type(context).__name__}.'
-        )
-    bad = [key for key in context if not isinstance(key, str)]
-    if bad:
-        raise ConfigurationError(f"context keys must be str field names; got {bad[:3]!r}")
-    return dict(context)
-
-
-def _resolve_audio(audio: object) -> AudioIO | None:
-    if isinstance(audio, _Default):
-        from .audio.device import SounddeviceAudioIO
-
-        return SounddeviceAudioIO()
-    if audio is None:
-        return None
-    missing = [
-        name
-        for name in ("start_capture", "queue_audio", "skip_pending_audio", "close")
-        if not callable(getattr(audio, name, None))
-    ]
-    if missing:
-        raise ConfigurationError(
-            f"audio must be an AudioIO (SounddeviceAudioIO(), WavAudioIO(...), NullAudioIO(), "
-            f"MemoryAudioIO() or your own), DEFAULT or None; {audio!r} lacks "
-            f"{', '.join(missing)}."
-        )
-    return audio  # type: ignore[return-value]
 
 
 _HANDLERS: dict[str, Callable[[ProactiveSession, Any], bool]] = {
