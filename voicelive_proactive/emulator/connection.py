@@ -44,6 +44,8 @@ __all__ = ["EmulatedConnection"]
 log = logging.getLogger(__name__)
 
 _MIN_COMMIT_MS = 100.0
+MAX_JSON_DEPTH = 64
+"""Deeper frames are refused: no real event comes close, and every later copy would recurse."""
 Handler = Callable[[dict[str, Any], "str | None"], Awaitable[None]]
 
 
@@ -54,6 +56,25 @@ def _encode(event: dict[str, Any]) -> str:
     # scanning ~6 KB per event, the emulator's hottest path under load.
     head = {key: value for key, value in event.items() if key != "delta"}
     return f'{json.dumps(head, separators=(",", ":"))[:-1]},"delta":"{event["delta"]}"}}'
+
+
+_TOO_DEEP: Any = object()
+
+
+def _too_deep(value: object) -> bool:
+    """True when ``value`` nests lists/objects more than MAX_JSON_DEPTH levels (no recursion)."""
+    level: list[object] = [value]
+    for _ in range(MAX_JSON_DEPTH):
+        level = [
+            child
+            for node in level
+            if isinstance(node, (dict, list))
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, (dict, list))
+        ]
+        if not level:
+            return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +228,16 @@ class EmulatedConnection:
             event = json.loads(data)
         except ValueError as exc:
             await self._error("invalid_json", f"The frame is not valid JSON: {exc}")
+            return
+        except RecursionError:
+            # json's C scanner gives up on deep nesting (e.g. 50,000 brackets) this way;
+            # it is a bad frame, not a reason to drop the connection.
+            event = _TOO_DEEP
+        if event is _TOO_DEEP or _too_deep(event):
+            await self._error(
+                "invalid_json",
+                f"The frame is nested more than {MAX_JSON_DEPTH} levels deep.",
+            )
             return
         if not isinstance(event, dict):
             await self._error("invalid_json", "A client event must be a JSON object.")

@@ -53,6 +53,18 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _header_bytes(value: str) -> bytes:
+    """A header value as the bytes the client sent.
+
+    aiohttp keeps bytes that are not UTF-8 as surrogate escapes; a plain ``encode()`` would
+    raise on them (a 500) where a wrong credential must simply be a 401.
+    """
+    try:
+        return value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that is not an escaped byte
+        return value.encode("utf-8", "surrogatepass")
+
+
 class Emulator:
     """A local Voice Live service for tests, demos and benchmarks.
 
@@ -279,13 +291,14 @@ class Emulator:
     def _authorized(self, headers: Mapping[str, str]) -> bool:
         key = headers.get("api-key")
         if key is not None:
-            return secrets.compare_digest(key.encode(), self._api_key.encode())
+            return secrets.compare_digest(_header_bytes(key), self._api_key.encode())
         scheme, _, token = (headers.get("Authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             return False
         # Compare against every token, so timing says nothing about which one was close.
+        presented = _header_bytes(token)
         matches = [
-            secrets.compare_digest(token.encode(), known.encode()) for known in self._bearer_tokens
+            secrets.compare_digest(presented, known.encode()) for known in self._bearer_tokens
         ]
         return any(matches)
 
