@@ -14,6 +14,8 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from .audio_formats import input_format
+from .checks import Problem
 from .conversation import Conversation, item_problem
 from .events import (
     INVALID_REQUEST,
@@ -26,11 +28,13 @@ from .events import (
 )
 from .faults import Faults
 from .input_audio import InputAudioBuffer
-from .model import estimate_tokens, reply_text
-from .responses import ActiveResponse, ResponsePlan, pre_generated_text
+from .planning import PlanSettings, build_plan
+from .response_params import ResponseParams, parse_response_create
+from .responses import ActiveResponse, ResponsePlan
 from .session_config import (
     PRE_GENERATED_MIN_VERSION,
     default_session,
+    effective_session,
     merge_session,
     parse_api_version,
     session_problem,
@@ -103,6 +107,7 @@ class EmulatedConnection:
     ) -> None:
         self._ids = Ids()
         self.session_id = self._ids.new("sess")
+        self.conversation_id = self._ids.new("conv")
         self.api_version = api_version
         self.faults = faults
         self.session: dict[str, Any] = default_session(self.session_id, model)
@@ -123,6 +128,7 @@ class EmulatedConnection:
         self._tasks: set[asyncio.Task[None]] = set()
         self._finished = asyncio.Event()
         self._input = InputAudioBuffer()
+        self._pcm_rate = 24_000  # the PCM input rate the client chose (g711 is always 8 kHz)
         self._configure_vad()
         self._handlers: dict[str, Handler] = {
             "session.update": self._on_session_update,
@@ -284,14 +290,25 @@ class EmulatedConnection:
             )
             return
         merged = merge_session(self.session, update)
+        if "input_audio_sampling_rate" in update:
+            requested = update["input_audio_sampling_rate"]
+        elif merged.get("input_audio_format") in ("g711_ulaw", "g711_alaw"):
+            requested = None  # g711 says nothing about the PCM rate
+        else:
+            requested = self._pcm_rate
+        if requested is not None:
+            merged["input_audio_sampling_rate"] = requested
         problem = session_problem(merged)
         if problem is not None:
-            param, message = problem
-            await self._error("invalid_value", message, param=param, event_id=client_id)
+            await self._error(
+                problem.code, problem.message, param=problem.param, event_id=client_id
+            )
             return
-        self.session = merged
+        if isinstance(requested, int):
+            self._pcm_rate = requested
+        self.session = effective_session(merged, self._pcm_rate)
         self._configure_vad()
-        snapshot = clone(merged)
+        snapshot = clone(self.session)
         if self.faults.session_updated_delay > 0:
             # In the background: a slow answer must not stop the reader (or a clean close).
             self._spawn(self._session_updated(snapshot, self.faults.session_updated_delay))
@@ -308,8 +325,7 @@ class EmulatedConnection:
             pass
 
     def _configure_vad(self) -> None:
-        rate = int(self.session.get("input_audio_sampling_rate") or 24_000)
-        self._input.configure(self.session.get("turn_detection"), rate)
+        self._input.configure(self.session.get("turn_detection"), input_format(self.session))
 
     def _turn_setting(self, name: str) -> bool:
         turn_detection = self.session.get("turn_detection") or {}
@@ -319,32 +335,25 @@ class EmulatedConnection:
 
     async def _on_response_create(self, event: dict[str, Any], client_id: str | None) -> None:
         self._responses_requested += 1
-        injected = self.faults.response_errors.get(self._responses_requested)
+        number = self._responses_requested
+        if self.faults.vad_response_before_create == number and self._response is None:
+            # A user turn ended just before this create arrived: the service's own response
+            # is announced first, so this create collides with it.
+            vad_response = self._start_vad_response()
+            await vad_response.created.wait()
+        injected = self.faults.response_errors.get(number)
         if injected is not None:
             code, message = injected
             await self._error(code, message, event_id=client_id, kind=SERVER_ERROR)
             return
+        params = parse_response_create(event)
+        if isinstance(params, Problem):
+            await self._error(params.code, params.message, param=params.param, event_id=client_id)
+            return
         if self._response is not None:
-            await self._error(
-                "conversation_already_has_active_response",
-                f"Conversation already has an active response in progress: "
-                f"{self._response.id}. Wait until the response is finished before creating "
-                "a new one.",
-                event_id=client_id,
-            )
+            await self._already_active(client_id)
             return
-        params = event.get("response") or {}
-        additional = event.get("additional_instructions")
-        if not isinstance(params, dict) or not isinstance(additional, (str, type(None))):
-            param = "response" if not isinstance(params, dict) else "additional_instructions"
-            await self._error(
-                "invalid_type", f"Invalid type for '{param}'.", param=param, event_id=client_id
-            )
-            return
-        modalities = params.get("modalities") or self.session.get("modalities") or ["audio"]
-        audio = "audio" in modalities
-        pre_generated = params.get("pre_generated_assistant_message")
-        if pre_generated is not None:
+        if params.pre_generated is not None:
             if not self._supports_pre_generated():
                 await self._error(
                     "unknown_parameter",
@@ -353,8 +362,7 @@ class EmulatedConnection:
                     event_id=client_id,
                 )
                 return
-            spoken = pre_generated_text(pre_generated)
-            if spoken is None or len(spoken) > MAX_TEXT_CHARS:
+            if len(params.pre_generated) > MAX_TEXT_CHARS:
                 await self._error(
                     "invalid_value",
                     "pre_generated_assistant_message must be an assistant message with exactly "
@@ -363,43 +371,38 @@ class EmulatedConnection:
                     event_id=client_id,
                 )
                 return
-            self._start_response(spoken, audio=audio, pre_generated=True)
-            return
-        instructions = params.get("instructions")
-        text = reply_text(
-            self.conversation,
-            session_instructions=self.session.get("instructions"),
-            response_instructions=instructions if isinstance(instructions, str) else None,
-            additional_instructions=additional,
+        self._start(self._plan(params))
+
+    async def _already_active(self, client_id: str | None) -> None:
+        active = self._response
+        await self._error(
+            "conversation_already_has_active_response",
+            f"Conversation already has an active response in progress: "
+            f"{active.id if active else ''}. Wait until the response is finished before "
+            "creating a new one.",
+            event_id=client_id,
         )
-        self._start_response(text, audio=audio, pre_generated=False)
 
     def _supports_pre_generated(self) -> bool:
         version = parse_api_version(self.api_version)
         return version is not None and version >= PRE_GENERATED_MIN_VERSION
 
-    def _start_response(self, text: str, *, audio: bool, pre_generated: bool) -> None:
-        if pre_generated:
-            input_tokens = 0
-        else:
-            context = " ".join(
-                str(part.get("text") or part.get("transcript") or "")
-                for item in self.conversation
-                for part in item.get("content") or ()
-                if isinstance(part, dict)
-            )
-            input_tokens = estimate_tokens(f"{self.session.get('instructions') or ''} {context}")
+    def _plan(self, params: ResponseParams) -> ResponsePlan:
         faults = self.faults
-        plan = ResponsePlan(
-            text=text,
-            audio=audio,
-            one_transcript_delta=pre_generated,
-            input_tokens=input_tokens,
+        settings = PlanSettings(
             pace=self._pace(),
             created_delay=faults.response_created_delay,
             stall_after_chunks=faults.stall_audio_after_chunks,
             stall_seconds=faults.stall_audio_seconds,
+            conversation_id=self.conversation_id,
         )
+        return build_plan(self.session, list(self.conversation), params, settings)
+
+    def _start_vad_response(self) -> ActiveResponse:
+        """The response server VAD starts after a user turn: no metadata, the session's settings."""
+        return self._start(self._plan(ResponseParams()))
+
+    def _start(self, plan: ResponsePlan) -> ActiveResponse:
         response = ActiveResponse(
             plan,
             ids=self._ids,
@@ -410,6 +413,7 @@ class EmulatedConnection:
         )
         self._response = response
         self._spawn(self._run_response(response))
+        return response
 
     async def _run_response(self, response: ActiveResponse) -> None:
         with contextlib.suppress(ConnectionGone):
@@ -573,7 +577,10 @@ class EmulatedConnection:
                 "input_audio_buffer.speech_started",
                 {"audio_start_ms": event.audio_start_ms, "item_id": item_id},
             )
-            if self._turn_setting("interrupt_response"):
+            active = self._response
+            # Only a response that speaks into the conversation is interrupted; an
+            # out-of-band one (conversation "none") carries on.
+            if self._turn_setting("interrupt_response") and active and active.in_conversation:
                 await self._cancel_active("turn_detected")
             return
         item_id = self._input.take_turn_item_id(self._ids.new("item"))
@@ -583,12 +590,15 @@ class EmulatedConnection:
         )
         self._input.consume(until_ms=event.audio_end_ms)
         await self._commit(item_id)
-        if self._turn_setting("create_response") and self._response is None:
-            text = reply_text(
-                self.conversation, session_instructions=self.session.get("instructions")
-            )
-            audio = "audio" in (self.session.get("modalities") or ["audio"])
-            self._start_response(text, audio=audio, pre_generated=False)
+        if not self._turn_setting("create_response"):
+            return
+        if self._response is not None:
+            # One response at a time: with interrupt_response false the reply is still
+            # playing, so the turn's automatic response is refused the way a client's
+            # response.create would be (no client event to name: event_id is null).
+            await self._already_active(None)
+            return
+        self._start_vad_response()
 
     async def _commit(self, item_id: str) -> None:
         item = message_item(item_id, "user", [{"type": "input_audio", "transcript": None}])
