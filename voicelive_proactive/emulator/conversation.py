@@ -92,8 +92,10 @@ def item_problem(item: object) -> tuple[str, str] | None:
     if item.get("id") is not None and not isinstance(item.get("id"), str):
         return "item.id", "item.id must be a string."
     kind = item.get("type")
-    if kind in ("function_call", "function_call_output"):
-        return None
+    if kind == "function_call_output":
+        return _fields_problem(item, ("call_id", "output"))
+    if kind == "function_call":
+        return _fields_problem(item, ("call_id", "name", "arguments"))
     if kind != "message":
         supported = "'message', 'function_call', 'function_call_output'"
         return "item.type", f"Invalid value: {kind!r}. Supported values are: {supported}."
@@ -110,4 +112,11 @@ def item_problem(item: object) -> tuple[str, str] | None:
         if not isinstance(part, dict) or part.get("type") not in _PART_TYPES[role]:
             allowed = ", ".join(f"'{name}'" for name in _PART_TYPES[role])
             return f"item.content[{index}].type", f"A {role} message part must be one of {allowed}."
+    return None
+
+
+def _fields_problem(item: dict[str, Any], names: tuple[str, ...]) -> tuple[str, str] | None:
+    for name in names:
+        if not isinstance(item.get(name), str):
+            return f"item.{name}", f"Missing required parameter: 'item.{name}' (a string)."
     return None

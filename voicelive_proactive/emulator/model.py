@@ -61,8 +61,8 @@ def decide(context: Context) -> str | ToolCall:
         tool = choose_tool(
             tools,
             context.tool_choice,
+            turn_role=turn.role,
             turn_text=turn.text,
-            turn_is_user_or_system=turn.role in ("user", "system"),
             instructions=[
                 text
                 for text in (

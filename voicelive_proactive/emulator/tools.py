@@ -4,11 +4,11 @@ The stand-in model's rules, deterministic and documented in docs/emulator.md:
 
 * ``tool_choice: "none"`` never calls; ``"required"`` always calls (the best-matching tool,
   else the first); ``{"type": "function", "name": N}`` always calls ``N``.
-* ``"auto"`` calls a tool for a user or system turn when that turn's text names the tool
-  (``get_weather`` or ``get weather``) or its topic (the name's last word once a leading verb
-  such as ``get`` is dropped: ``weather``, ``time``), or when the instructions name the tool in
-  a sentence that says always/each/every/must/need to call it. Right after a
-  ``function_call_output`` it answers from the output instead.
+* ``"auto"`` calls a tool when the latest user or system message names it (``get_weather``
+  or ``get weather``); after a user turn, also when the turn asks for its topic (the name's
+  last word once a leading verb such as ``get`` is dropped: ``weather``, ``time``), or when
+  the instructions name the tool in a sentence that says always/each/every/must/need to.
+  Right after a ``function_call_output`` it answers from the output instead.
 * Arguments are a minimal instance of the tool's JSON schema: required properties, plus
   optional ones the text clearly gives (an enum value it mentions). Strings take obvious
   values from the text: a place for location-like properties (``in Beijing``), a quoted phrase,
@@ -163,30 +163,34 @@ def choose_tool(
     tools: Sequence[Mapping[str, Any]],
     choice: object,
     *,
+    turn_role: str | None,
     turn_text: str | None,
-    turn_is_user_or_system: bool,
     instructions: Iterable[str],
 ) -> Mapping[str, Any] | None:
-    """The tool to call now, or None to speak."""
+    """The tool to call now, or None to speak.
+
+    ``turn_role`` is the latest turn's: ``"user"``, ``"system"``, ``"tool"`` (a function
+    call's output) or None (nothing yet).
+    """
     if not tools or choice == "none":
         return None
     named = named_choice(choice)
     if named is not None:
         return next((tool for tool in tools if tool.get("name") == named), None)
     text = turn_text or ""
-    if turn_is_user_or_system:
-        for tool in tools:
-            if _names(tool, text):
-                return tool
-        for tool in tools:
-            if _asks_for(tool, text):
-                return tool
-        for tool in tools:
-            if any(_insists_on(tool, rule) for rule in instructions if rule):
-                return tool
-    if choice == "required":
-        return tools[0]
-    return None
+    picked: Mapping[str, Any] | None = None
+    if turn_role in ("user", "system"):
+        picked = next((tool for tool in tools if _names(tool, text)), None)
+    if picked is None and turn_role == "user":
+        picked = next((tool for tool in tools if _asks_for(tool, text)), None)
+        if picked is None:
+            rules = [rule for rule in instructions if rule]
+            picked = next(
+                (tool for tool in tools if any(_insists_on(tool, rule) for rule in rules)), None
+            )
+    if picked is None and choice == "required":
+        picked = tools[0]
+    return picked
 
 
 def _names(tool: Mapping[str, Any], text: str) -> bool:
