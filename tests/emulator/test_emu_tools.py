@@ -76,7 +76,7 @@ async def test_a_question_about_the_topic_calls_the_tool_with_schema_valid_argum
     assert created.id == added.id and created.call_id == added.call_id
     deltas = [e for e in events if e.type == "response.function_call_arguments.delta"]
     done = events[-3]
-    assert all(e.call_id == added.call_id and e.item_id == added.id for e in deltas + [done])
+    assert all(e.call_id == added.call_id and e.item_id == added.id for e in [*deltas, done])
     assert "".join(e.delta for e in deltas) == done.arguments == '{"location":"Beijing"}'
     assert done.name == "get_weather"
     jsonschema.validate(json.loads(done.arguments), WEATHER.parameters)
@@ -268,7 +268,7 @@ def test_choose_tool_rules(
             {
                 "count": 4,
                 "flag": False,
-                "tags": ["xxx", "xxx"][:0] + ["", ""],
+                "tags": ["", ""],
                 "mode": "slow",
                 "note": "xxx",
                 "nested": {"x": 9.0},
@@ -285,9 +285,6 @@ def test_arguments_are_minimal_and_valid(
     schema: dict[str, Any] | None, text: str, expected: dict[str, Any]
 ) -> None:
     arguments = json.loads(arguments_for(tool("f", schema), text))
-    if "tags" in expected:
-        assert arguments["tags"] and len(arguments["tags"]) == 2
-        expected = {**expected, "tags": arguments["tags"]}
     assert arguments == expected
     if schema is not None:
         jsonschema.validate(arguments, schema)
