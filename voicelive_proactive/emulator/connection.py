@@ -27,6 +27,7 @@ from .events import (
     message_item,
 )
 from .faults import Faults
+from .hearing import Heard, Listener, Transcriber
 from .input_audio import InputAudioBuffer
 from .planning import PlanSettings, build_plan
 from .response_params import ResponseParams, parse_response_create
@@ -40,6 +41,7 @@ from .session_config import (
     session_problem,
 )
 from .speech import SpeechCache
+from .transcription import recognize, transcription_events
 from .vad import SpeechStarted, VadEvent
 from .voice import MAX_TEXT_CHARS
 
@@ -63,6 +65,16 @@ def _encode(event: dict[str, Any]) -> str:
 
 
 _TOO_DEEP: Any = object()
+_MAX_PHRASES = 50
+
+
+def _phrase_list(update: dict[str, Any]) -> list[str]:
+    """The ``input_audio_transcription.phrase_list`` of an update (capped), if any."""
+    options = update.get("input_audio_transcription")
+    phrases = options.get("phrase_list") if isinstance(options, dict) else None
+    if not isinstance(phrases, list):
+        return []
+    return [phrase for phrase in phrases if isinstance(phrase, str)][:_MAX_PHRASES]
 
 
 def _too_deep(value: object) -> bool:
@@ -104,6 +116,7 @@ class EmulatedConnection:
         speech: SpeechCache,
         record: bool,
         notify: Callable[[], None],
+        transcriber: Transcriber | None = None,
     ) -> None:
         self._ids = Ids()
         self.session_id = self._ids.new("sess")
@@ -127,7 +140,10 @@ class EmulatedConnection:
         self._response: ActiveResponse | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._finished = asyncio.Event()
-        self._input = InputAudioBuffer()
+        self._transcriber = transcriber
+        self._learning: asyncio.Task[None] | None = None  # phrase_list syntheses in flight
+        self._listener = Listener(keep_pcm=transcriber is not None)
+        self._input = InputAudioBuffer(self._listener)
         self._pcm_rate = 24_000  # the PCM input rate the client chose (g711 is always 8 kHz)
         self._configure_vad()
         self._handlers: dict[str, Handler] = {
@@ -189,10 +205,11 @@ class EmulatedConnection:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -308,6 +325,10 @@ class EmulatedConnection:
             self._pcm_rate = requested
         self.session = effective_session(merged, self._pcm_rate)
         self._configure_vad()
+        phrases = _phrase_list(update)
+        if phrases:
+            # A phrase list biases recognition; here it teaches the emulator those phrases.
+            self._learning = self._spawn(self._speech.learn(phrases))
         snapshot = clone(self.session)
         if self.faults.session_updated_delay > 0:
             # In the background: a slow answer must not stop the reader (or a clean close).
@@ -396,7 +417,13 @@ class EmulatedConnection:
             stall_seconds=faults.stall_audio_seconds,
             conversation_id=self.conversation_id,
         )
-        return build_plan(self.session, list(self.conversation), params, settings)
+        return build_plan(
+            self.session,
+            list(self.conversation),
+            params,
+            settings,
+            heard=self.conversation.heard,
+        )
 
     def _start_vad_response(self) -> ActiveResponse:
         """The response server VAD starts after a user turn: no metadata, the session's settings."""
@@ -562,7 +589,7 @@ class EmulatedConnection:
         except (binascii.Error, ValueError):
             await self._error(
                 "invalid_value",
-                "audio must be base64-encoded PCM16.",
+                "audio must be base64-encoded audio in the session's input_audio_format.",
                 param="audio",
                 event_id=client_id,
             )
@@ -589,7 +616,7 @@ class EmulatedConnection:
             {"audio_end_ms": event.audio_end_ms, "item_id": item_id},
         )
         self._input.consume(until_ms=event.audio_end_ms)
-        await self._commit(item_id)
+        await self._commit(item_id, self._listener.take(event.audio_end_ms))
         if not self._turn_setting("create_response"):
             return
         if self._response is not None:
@@ -600,7 +627,7 @@ class EmulatedConnection:
             return
         self._start_vad_response()
 
-    async def _commit(self, item_id: str) -> None:
+    async def _commit(self, item_id: str, heard: Heard) -> None:
         item = message_item(item_id, "user", [{"type": "input_audio", "transcript": None}])
         await self._send(
             "input_audio_buffer.committed",
@@ -610,6 +637,24 @@ class EmulatedConnection:
         await self._send(
             "conversation.item.created", {"previous_item_id": previous, "item": clone(item)}
         )
+        await self._hear(item_id, heard)
+
+    async def _hear(self, item_id: str, heard: Heard) -> None:
+        """Recognize the item's audio; with transcription on, say so and fill in the item."""
+        if self._learning is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._learning)
+        recognition = await recognize(heard, self._transcriber)
+        if recognition.text:
+            self.conversation.heard[item_id] = recognition.text
+        options = self.session.get("input_audio_transcription")
+        if not isinstance(options, dict):
+            return
+        item = self.conversation.get(item_id)
+        if item is not None and recognition.error is None:
+            item["content"][0]["transcript"] = recognition.text or ""
+        for kind, fields in transcription_events(item_id, recognition, options):
+            await self._send(kind, fields)
 
     async def _on_audio_commit(self, event: dict[str, Any], client_id: str | None) -> None:
         buffered = self._input.buffered_ms
@@ -623,7 +668,7 @@ class EmulatedConnection:
             return
         item_id = self._input.take_turn_item_id(self._ids.new("item"))
         self._input.consume()
-        await self._commit(item_id)
+        await self._commit(item_id, self._listener.take())
 
     async def _on_audio_clear(self, event: dict[str, Any], client_id: str | None) -> None:
         self._input.clear()

@@ -15,6 +15,8 @@ class Conversation:
         self._items: list[dict[str, Any]] = []
         self._by_id: dict[str, dict[str, Any]] = {}
         self._audio_ms: dict[str, int] = {}
+        self.heard: dict[str, str] = {}
+        """What the emulator recognized in user audio items (see ``hearing``), by item id."""
 
     def __len__(self) -> int:
         return len(self._items)
@@ -53,6 +55,7 @@ class Conversation:
             return False
         self._items.remove(item)
         self._audio_ms.pop(item_id, None)
+        self.heard.pop(item_id, None)
         return True
 
     def audio_ms(self, item_id: str) -> int | None:

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from .connection import EmulatedConnection
 from .faults import Faults
+from .hearing import Transcriber
 from .session_config import DEFAULT_API_VERSION, parse_api_version
 from .speech import SpeechCache
 from .voice import VOICES, VoiceName, VoiceUnavailableError, espeak_available
@@ -85,6 +86,8 @@ class Emulator:
         max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
         allow_remote: bool = False,
         record: bool = True,
+        transcriber: Transcriber | None = None,
+        phrases: Iterable[str] = (),
     ) -> None:
         if not allow_remote and not _is_loopback(host):
             raise ValueError(
@@ -99,6 +102,11 @@ class Emulator:
             raise ValueError("max_frame_bytes must be at least 1024")
         if api_key is not None and not api_key:
             raise ValueError("api_key must not be empty (omit it to get a random one)")
+        if transcriber is not None and not callable(transcriber):
+            raise ValueError("transcriber must be a callable (pcm16: bytes, sample_rate) -> str")
+        phrases = tuple(phrases)
+        if not all(isinstance(phrase, str) and phrase.strip() for phrase in phrases):
+            raise ValueError("phrases must be non-empty strings")
         self.host = host
         self.port = port
         self.faults = faults if faults is not None else Faults()
@@ -106,6 +114,10 @@ class Emulator:
         self.voice: VoiceName = voice
         self.max_frame_bytes = max_frame_bytes
         self.record = record
+        self.transcriber = transcriber
+        """Called as ``transcriber(pcm16, sample_rate)`` for each committed user item."""
+        self.phrases = phrases
+        """Texts synthesized at start, so that their speech is recognized (see docs)."""
         self._api_key = api_key or secrets.token_urlsafe(24)
         self._bearer_tokens = frozenset(bearer_tokens)
         self._state = EmulatorState.NEW
@@ -163,6 +175,8 @@ class Emulator:
                 "voice='espeak' needs the espeakng-loader package: "
                 "pip install 'voicelive-proactive[speech]'"
             )
+        if self.phrases:
+            await self._speech.learn(self.phrases)
         app = web.Application()
         app.router.add_get(PATH, self._handle)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
@@ -359,6 +373,7 @@ class Emulator:
             speech=self._speech,
             record=self.record,
             notify=self._notify,
+            transcriber=self.transcriber,
         )
         if self.record:
             self._connections.append(connection)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -20,7 +21,7 @@ from voicelive_proactive.audio.formats import (
     resample_pcm16,
 )
 
-from .voice import VoiceName, synthesize
+from .voice import MAX_TEXT_CHARS, VoiceName, synthesize
 
 __all__ = ["CHUNK_MS", "Speech", "SpeechCache", "build_speech"]
 
@@ -94,6 +95,13 @@ class SpeechCache:
         self._done[key] = task.result()
         while len(self._done) > self._capacity:
             self._done.popitem(last=False)
+
+    async def learn(self, phrases: Iterable[str]) -> None:
+        """Synthesize ``phrases`` (off the loop) so that their speech is recognized later."""
+        voice = self._voice
+        for phrase in phrases:
+            if phrase.strip() and len(phrase) <= MAX_TEXT_CHARS:
+                await asyncio.to_thread(synthesize, phrase, voice)
 
     async def aclose(self) -> None:
         """Wait for syntheses in flight (threads cannot be cancelled; they are short)."""
