@@ -42,6 +42,7 @@ from .session_config import (
 )
 from .speech import SpeechCache
 from .transcription import recognize, transcription_events
+from .unsupported import NotEmulated, response_warnings, session_warnings
 from .vad import SpeechStarted, VadEvent
 from .voice import MAX_TEXT_CHARS
 
@@ -330,20 +331,30 @@ class EmulatedConnection:
             # A phrase list biases recognition; here it teaches the emulator those phrases.
             self._learning = self._spawn(self._speech.learn(phrases))
         snapshot = clone(self.session)
+        warnings = session_warnings(update)
         if self.faults.session_updated_delay > 0:
             # In the background: a slow answer must not stop the reader (or a clean close).
-            self._spawn(self._session_updated(snapshot, self.faults.session_updated_delay))
+            self._spawn(
+                self._session_updated(snapshot, self.faults.session_updated_delay, warnings)
+            )
         else:
-            await self._session_updated(snapshot, 0.0)
+            await self._session_updated(snapshot, 0.0, warnings)
 
-    async def _session_updated(self, session: dict[str, Any], delay: float) -> None:
+    async def _session_updated(
+        self, session: dict[str, Any], delay: float, warnings: list[NotEmulated]
+    ) -> None:
         try:
             if delay:
                 await asyncio.sleep(delay)
             for _ in range(1 + self.faults.session_updated_repeat):
                 await self._send("session.updated", {"session": clone(session)})
+            await self._warn(warnings)
         except ConnectionGone:
             pass
+
+    async def _warn(self, warnings: list[NotEmulated]) -> None:
+        for warning in warnings:
+            await self._send("warning", {"warning": warning.body()})
 
     def _configure_vad(self) -> None:
         self._input.configure(self.session.get("turn_detection"), input_format(self.session))
@@ -371,7 +382,9 @@ class EmulatedConnection:
         if isinstance(params, Problem):
             await self._error(params.code, params.message, param=params.param, event_id=client_id)
             return
-        if self._response is not None:
+        if self._response is not None and not (
+            params.cancel_previous and await self._cancel_active("client_cancelled")
+        ):
             await self._already_active(client_id)
             return
         if params.pre_generated is not None:
@@ -392,6 +405,21 @@ class EmulatedConnection:
                     event_id=client_id,
                 )
                 return
+        appended = params.append_input_items or []
+        taken = [
+            index for index, item in enumerate(appended) if item.get("id") in self.conversation
+        ]
+        if taken:
+            await self._error(
+                "invalid_value",
+                "An item with that id already exists.",
+                param=f"response.append_input_items[{taken[0]}].id",
+                event_id=client_id,
+            )
+            return
+        await self._warn(response_warnings(event.get("response") or {}))
+        for item in appended:
+            await self._add_item(item)
         self._start(self._plan(params))
 
     async def _already_active(self, client_id: str | None) -> None:
@@ -499,6 +527,11 @@ class EmulatedConnection:
                 event_id=client_id,
             )
             return
+        await self._add_item({**item, "id": item_id}, after=after)
+
+    async def _add_item(self, item: dict[str, Any], *, after: str | None = None) -> None:
+        """Store a (checked) client item and announce it with ``conversation.item.created``."""
+        item_id = item.get("id") or self._ids.new("item")
         stored = {**clone(item), "id": item_id, "object": "realtime.item"}
         stored.setdefault("status", "completed")
         previous = self.conversation.insert(stored, after=after)

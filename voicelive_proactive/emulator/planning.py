@@ -79,6 +79,8 @@ def build_plan(
         # A pre-generated message is spoken as given: no generation for the limit to stop.
         max_output_tokens=None if params.pre_generated is not None else token_limit(limit_value),
         output_format=output_format(format_name),
+        word_timestamps="word" in (session.get("output_audio_timestamp_types") or ()),
+        visemes="viseme_id" in (_outputs(session.get("animation"))),
         echo={
             "voice": params.voice if params.voice is not None else session.get("voice"),
             "output_audio_format": format_name,
@@ -106,3 +108,8 @@ def _input_tokens(
             text = str(item.get("output") or item.get("arguments") or "")
         words.append(text)
     return estimate_tokens(" ".join(words))
+
+
+def _outputs(animation: object) -> Sequence[object]:
+    outputs = animation.get("outputs") if isinstance(animation, Mapping) else None
+    return outputs if isinstance(outputs, list) else ()

@@ -45,6 +45,10 @@ class ResponseParams:
     tool_choice: Any = None
     input_items: list[dict[str, Any]] | None = None
     """Context for this response instead of the conversation (``input_items``)."""
+    append_input_items: list[dict[str, Any]] | None = None
+    """Items added to the conversation before the response is generated."""
+    cancel_previous: bool = False
+    """Explicit ``cancel_previous: true``: cancel an active response instead of refusing."""
     voice: Any = None
     output_audio_format: str | None = None
     temperature: float | None = None
@@ -87,6 +91,8 @@ def parse_response_create(event: Mapping[str, Any]) -> ResponseParams | Problem:
         tools=params.get("tools"),
         tool_choice=params.get("tool_choice"),
         input_items=params.get("input_items"),
+        append_input_items=params.get("append_input_items"),
+        cancel_previous=params.get("cancel_previous") is True,
         voice=params.get("voice"),
         output_audio_format=params.get("output_audio_format"),
         temperature=params.get("temperature"),
@@ -129,6 +135,14 @@ def _problem(params: Mapping[str, Any]) -> Problem | None:
         voice_problem(params.get("voice"), "response.voice"),
         output_format_problem(params.get("output_audio_format"), "response.output_audio_format"),
         _items_problem(params.get("input_items"), "response.input_items"),
+        _items_problem(params.get("append_input_items"), "response.append_input_items"),
+        None
+        if params.get("cancel_previous") is None or isinstance(params.get("cancel_previous"), bool)
+        else Problem(
+            "invalid_type",
+            "'response.cancel_previous' must be a boolean.",
+            "response.cancel_previous",
+        ),
     )
 
 

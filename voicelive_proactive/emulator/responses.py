@@ -11,6 +11,7 @@ from typing import Any, Final
 
 from voicelive_proactive.audio.formats import PCM16_24K, AudioFormat
 
+from .animation import SILENCE, Word, viseme_ids, word_timeline
 from .conversation import Conversation
 from .events import ConnectionGone, Ids, audio_part, clone, message_item, usage
 from .model import estimate_tokens
@@ -52,6 +53,10 @@ class ResponsePlan:
     max_output_tokens: int | None = None
     """Stop at this many output tokens (status ``incomplete``); None is ``inf``."""
     output_format: AudioFormat = PCM16_24K
+    word_timestamps: bool = False
+    """``response.audio_timestamp.delta`` per word (``output_audio_timestamp_types``)."""
+    visemes: bool = False
+    """``response.animation_viseme.delta`` (``animation.outputs`` has ``viseme_id``)."""
     echo: Mapping[str, Any] = field(default_factory=dict)
     """Further fields of the ``response`` object (voice, temperature, formats, limits)."""
 
@@ -222,7 +227,12 @@ class ActiveResponse:
         pieces = [plan.text] if plan.one_transcript_delta else _PIECES.findall(plan.text)
         # Spread the words over the audio so the transcript keeps pace with the voice.
         due = [index * len(chunks) // len(pieces) for index in range(len(pieces))]
-        sent_pieces = words = 0
+        timeline = (
+            word_timeline(plan.text, speech.duration_ms)
+            if plan.word_timestamps or plan.visemes
+            else []
+        )
+        sent_pieces = words = next_word = 0
         loop = asyncio.get_running_loop()
         start = loop.time()
         for index, chunk in enumerate(chunks):
@@ -237,6 +247,10 @@ class ActiveResponse:
             for piece in pieces[sent_pieces:ready]:
                 await send("response.audio_transcript.delta", {**where, "delta": piece})
             sent_pieces, words = ready, words + more
+            chunk_end = (index + 1) * speech.chunk_ms
+            while next_word < len(timeline) and timeline[next_word].offset_ms < chunk_end:
+                await self._mark_word(timeline[next_word])
+                next_word += 1
             await send("response.audio.delta", {**where, "delta": chunk})
             sent = index + 1
             self._set_audio_ms(sent * speech.chunk_ms)
@@ -252,6 +266,26 @@ class ActiveResponse:
         if self.cancel_reason is None and not self._limited:
             return plan.text, self._audio_ms
         return "".join(pieces[:sent_pieces]).rstrip(), self._audio_ms
+
+    async def _mark_word(self, word: Word) -> None:
+        where = self._where()
+        if self.plan.word_timestamps:
+            await self._send(
+                "response.audio_timestamp.delta",
+                {
+                    **where,
+                    "audio_offset_ms": word.offset_ms,
+                    "audio_duration_ms": word.duration_ms,
+                    "text": word.text,
+                    "timestamp_type": "word",
+                },
+            )
+        if self.plan.visemes:
+            for offset, viseme in viseme_ids(word):
+                await self._send(
+                    "response.animation_viseme.delta",
+                    {**where, "audio_offset_ms": offset, "viseme_id": viseme},
+                )
 
     async def _stream_text(self) -> str:
         where, sent = self._where(), list[str]()
@@ -317,6 +351,14 @@ class ActiveResponse:
         stopped = self.cancel_reason is not None or self._limited
         if self.plan.audio:
             part["transcript"] = text
+            if self.plan.word_timestamps:
+                await send("response.audio_timestamp.done", where)
+            if self.plan.visemes:
+                await send(
+                    "response.animation_viseme.delta",
+                    {**where, "audio_offset_ms": audio_ms, "viseme_id": SILENCE},
+                )
+                await send("response.animation_viseme.done", where)
             await send("response.audio.done", where)
             await send("response.audio_transcript.done", {**where, "transcript": text})
         else:

@@ -45,6 +45,8 @@ class VadConfig:
     prefix_padding_ms: int = 300
     silence_duration_ms: int = 500
     sample_rate: int = 24_000
+    min_speech_ms: int = MIN_SPEECH_MS
+    """``speech_duration_ms``: voiced audio needed before speech counts as started."""
 
     @classmethod
     def from_turn_detection(
@@ -64,6 +66,7 @@ class VadConfig:
             prefix_padding_ms=int(pick("prefix_padding_ms", defaults.prefix_padding_ms)),
             silence_duration_ms=int(pick("silence_duration_ms", defaults.silence_duration_ms)),
             sample_rate=sample_rate,
+            min_speech_ms=int(pick("speech_duration_ms", defaults.min_speech_ms)),
         )
 
 
@@ -128,7 +131,7 @@ class EnergyVad:
             self._config.threshold
         )
         events: list[VadEvent] = []
-        start_frames = -(-MIN_SPEECH_MS // FRAME_MS)
+        start_frames = max(1, -(-self._config.min_speech_ms // FRAME_MS))
         stop_frames = max(1, -(-self._config.silence_duration_ms // FRAME_MS))
         for is_voiced in voiced.tolist():
             if is_voiced != self._in_speech:
