@@ -182,3 +182,17 @@ async def test_the_commit_minimum_is_100_ms_of_the_real_format(emu: Emulator) ->
     assert error.error.code == "input_audio_buffer_commit_empty"
     assert "90.00ms" in error.error.message
     assert "input_audio_buffer.committed" in types_of(committed)
+
+
+@pytest.mark.parametrize("encoding", ["g711_ulaw", "g711_alaw"])
+async def test_pcm_zeros_on_a_g711_session_end_the_turn(emu: Emulator, encoding: str) -> None:
+    # Zero bytes are a constant offset in either law, not sound: the turn ends and is answered.
+    fmt = AudioFormat(encoding, 8_000)  # type: ignore[arg-type]
+    async with sdk(emu) as conn:
+        await conn.session.update(session={"input_audio_format": encoding})
+        await until(conn, "session.updated")
+        audio = tone(fmt, 500) + bytes(16_000)
+        await conn.input_audio_buffer.append(audio=base64.b64encode(audio).decode())
+        events = await until(conn, "response.done")
+    assert "input_audio_buffer.speech_stopped" in types_of(events)
+    assert len(pcm_of(events)) > 0

@@ -1,5 +1,6 @@
 """An energy voice-activity detector that follows a session's ``turn_detection``.
 
+The level of a 20 ms frame is its RMS around the frame's mean (a constant offset is silence).
 Threshold mapping: ``threshold`` (0..1) picks a frame RMS level on a log scale,
 ``level_dbfs = -60 + 50 * threshold``, i.e. RMS ``32768 * 10 ** (level_dbfs / 20)``.
 The default 0.5 is -35 dBFS (RMS ~583 in int16 units): ordinary speech (-30..-15 dBFS)
@@ -127,6 +128,9 @@ class EnergyVad:
             return []
         samples = np.frombuffer(data, dtype="<i2", count=frames * frame_samples)
         blocks = samples.astype(np.float32).reshape(frames, frame_samples)
+        # A constant offset is not sound (microphones are AC-coupled): measure the frame's
+        # swing around its mean, so DC, e.g. PCM zeros sent as g711, reads as silence.
+        blocks -= blocks.mean(axis=1, keepdims=True)
         voiced = np.sqrt(np.mean(blocks * blocks, axis=1)) >= threshold_to_rms(
             self._config.threshold
         )
