@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import os
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,10 +36,13 @@ TRANSCRIBED = "conversation.item.input_audio_transcription"
 
 
 @pytest.fixture(autouse=True)
-def fresh_registry() -> Iterator[None]:
-    """Each test starts from what it synthesizes itself."""
+def fresh_registry(tmp_path: Path) -> Iterator[Path]:
+    """Each test starts from what it synthesizes itself, shared through its own directory."""
+    previous = REGISTRY.directory
     REGISTRY.clear()
-    yield
+    REGISTRY.use_directory(tmp_path)
+    yield tmp_path
+    REGISTRY.use_directory(previous)
     REGISTRY.clear()
 
 
@@ -222,9 +229,10 @@ async def test_a_failing_transcriber_gives_a_failed_event() -> None:
     assert events[-1].response.output[0].content[0].transcript.startswith("I heard you")
 
 
-async def test_phrases_teach_an_emulator_what_another_process_synthesized() -> None:
-    audio = recording(WEATHER)  # as if made elsewhere: this process forgets it
+async def test_phrases_teach_an_emulator_what_it_never_heard_of() -> None:
+    audio = recording(WEATHER)  # as if made on another machine: forget it
     REGISTRY.clear()
+    REGISTRY.use_directory(None)
     fmt = AudioFormat("pcm16", 24_000)
     async with Emulator(pace=0) as plain, sdk(plain) as conn:
         await conn.session.update(session=transcription())
@@ -243,6 +251,7 @@ async def test_phrases_teach_an_emulator_what_another_process_synthesized() -> N
 async def test_a_session_phrase_list_teaches_it_too(emu: Emulator) -> None:
     audio = recording(LAKE)
     REGISTRY.clear()
+    REGISTRY.use_directory(None)
     async with sdk(emu) as conn:
         await conn.session.update(
             session={"input_audio_transcription": {"model": "azure-speech", "phrase_list": [LAKE]}}
@@ -293,6 +302,7 @@ def test_the_matcher_tells_registered_sentences_apart_under_client_changes() -> 
 
 
 def test_unregistered_speech_and_noise_are_not_recognized() -> None:
+    REGISTRY.use_directory(None)
     for text in TEXTS[:3]:
         synthesize(text)
     other = synthesize("Completely different words for this one.")
@@ -313,3 +323,50 @@ def test_registry_is_bounded() -> None:
     assert len(registry) == 2
     assert registry.recognize(envelope(pcm, 24_000)) is None  # two texts, same sound: ambiguous
     assert ("text 4", "") in registry and ("text 2", "") not in registry
+
+
+async def test_speech_synthesized_by_another_process_is_recognized(
+    emu: Emulator, fresh_registry: Path
+) -> None:
+    env = {**os.environ, "VOICELIVE_EMULATOR_UTTERANCES": str(fresh_registry)}
+    script = (
+        "import sys; from voicelive_proactive.emulator import synthesize; "
+        f"sys.stdout.buffer.write(synthesize({WEATHER!r}))"
+    )
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, env=env, stdout=asyncio.subprocess.PIPE
+    )
+    pcm, _ = await asyncio.wait_for(child.communicate(), 60)
+    assert child.returncode == 0
+    assert REGISTRY.recognize(envelope(pcm, 24_000)) is not None  # learnt from the directory
+    REGISTRY.clear()
+    REGISTRY.use_directory(fresh_registry)  # a fresh reader, like another emulator process
+    async with sdk(emu) as conn:
+        await conn.session.update(session=transcription())
+        await until(conn, "session.updated")
+        quiet = bytes(24_000)
+        await send_audio(conn, quiet + pcm + quiet * 2, PCM24)
+        completed = (await until(conn, f"{TRANSCRIBED}.completed"))[-1]
+    assert completed.transcript == WEATHER
+
+
+def test_broken_shared_files_are_ignored(fresh_registry: Path) -> None:
+    (fresh_registry / "a.json").write_text("{not json")
+    (fresh_registry / "b.json").write_text('{"text": 3, "voice": "x", "contour": []}')
+    (fresh_registry / "c.json").write_text("[1, 2]")
+    pcm = synthesize(LAKE)
+    REGISTRY.clear()
+    REGISTRY.use_directory(fresh_registry)
+    assert REGISTRY.recognize(envelope(pcm, 24_000)) == LAKE
+
+
+def test_an_empty_environment_variable_turns_sharing_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    from voicelive_proactive.emulator.utterance_store import default_directory
+
+    monkeypatch.setenv("VOICELIVE_EMULATOR_UTTERANCES", "")
+    assert default_directory() is None
+    monkeypatch.setenv("VOICELIVE_EMULATOR_UTTERANCES", "/some/where")
+    assert default_directory() == Path("/some/where")
+    monkeypatch.delenv("VOICELIVE_EMULATOR_UTTERANCES")
+    directory = default_directory()
+    assert directory is not None and directory.name == "utterances-v1"

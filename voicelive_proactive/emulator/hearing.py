@@ -22,10 +22,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+
+from .utterance_store import UtteranceStore, default_directory
 
 __all__ = [
     "ENVELOPE_MS",
@@ -117,12 +120,26 @@ class _Entry:
 
 
 class UtteranceRegistry:
-    """Synthesized utterances by (text, voice), bounded LRU; safe to use from any thread."""
+    """Synthesized utterances by (text, voice), bounded LRU; safe to use from any thread.
 
-    def __init__(self, capacity: int = 512) -> None:
+    With a ``directory``, utterances are also shared with other processes through it
+    (see :mod:`.utterance_store`).
+    """
+
+    def __init__(self, capacity: int = 512, directory: Path | None = None) -> None:
         self._capacity = capacity
         self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
         self._lock = threading.Lock()
+        self._store = UtteranceStore(directory) if directory is not None else None
+
+    @property
+    def directory(self) -> Path | None:
+        return self._store.directory if self._store is not None else None
+
+    def use_directory(self, directory: Path | None) -> None:
+        """Share through ``directory`` from now on (None: this process only)."""
+        with self._lock:
+            self._store = UtteranceStore(directory) if directory is not None else None
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -141,9 +158,16 @@ class UtteranceRegistry:
         if contour is None:
             return
         with self._lock:
-            self._entries[key] = _Entry(text, contour)
-            while len(self._entries) > self._capacity:
-                self._entries.popitem(last=False)
+            self._remember(key, contour)
+            store = self._store
+        if store is not None:
+            store.write(text, voice, contour.tolist())
+
+    def _remember(self, key: tuple[str, str], contour: FloatArray) -> None:
+        self._entries[key] = _Entry(key[0], contour)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._capacity:
+            self._entries.popitem(last=False)
 
     def recognize(self, levels: FloatArray) -> str | None:
         """The registered text whose contour best matches ``levels``, if one matches well."""
@@ -151,6 +175,10 @@ class UtteranceRegistry:
         if heard is None:
             return None
         with self._lock:
+            if self._store is not None:
+                for text, voice, contour in self._store.read_new():
+                    if (text, voice) not in self._entries:
+                        self._remember((text, voice), np.asarray(contour, dtype=np.float64))
             entries = list(self._entries.values())
         scores: dict[str, float] = {}
         for entry in entries:
@@ -170,8 +198,8 @@ class UtteranceRegistry:
             self._entries.clear()
 
 
-REGISTRY: Final = UtteranceRegistry()
-"""Every utterance synthesized in this process."""
+REGISTRY: Final = UtteranceRegistry(directory=default_directory())
+"""Every utterance synthesized in this process (and, shared, by others on this machine)."""
 
 
 @dataclass(frozen=True, slots=True)
