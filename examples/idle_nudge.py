@@ -22,8 +22,9 @@ async def main() -> bool:
         print("nobody there: hanging up")
         hung_up.set()
 
-    async with voicelive_connection() as conn:
-        async with vp.ProactiveSession(
+    async with (
+        voicelive_connection() as conn,
+        vp.ProactiveSession(
             conn,
             greeting=vp.StaticGreeting("Hello! This is your pharmacy calling."),
             nudge=vp.IdleNudge(
@@ -33,15 +34,16 @@ async def main() -> bool:
                 on_exhausted=hang_up,
             ),
             audio=example_audio(),
-        ) as proactive:
+        ) as proactive,
+    ):
 
-            @proactive.on(vp.NudgeFired)
-            def show(event: vp.NudgeFired) -> None:
-                print(f"nudge {event.count}")
+        @proactive.on(vp.NudgeFired)
+        def show(event: vp.NudgeFired) -> None:
+            print(f"nudge {event.count}")
 
-            runner = asyncio.create_task(proactive.run())
-            await asyncio.wait_for(hung_up.wait(), timeout=60)
-            runner.cancel()
+        runner = asyncio.create_task(proactive.run())
+        await asyncio.wait_for(hung_up.wait(), timeout=60)
+        runner.cancel()
     return True
 
 

@@ -20,16 +20,18 @@ NOTICE = "This call may be recorded for quality and training purposes."
 
 
 async def main() -> bool:
-    async with voicelive_connection() as conn:
-        async with vp.ProactiveSession(
+    async with (
+        voicelive_connection() as conn,
+        vp.ProactiveSession(
             conn,
             greeting=vp.StaticGreeting(NOTICE),
             interruptible=False,
             audio=example_audio(),
-        ) as proactive:
-            runner = asyncio.create_task(proactive.run())
-            outcome = await proactive.wait(timeout=30)
-            runner.cancel()
+        ) as proactive,
+    ):
+        runner = asyncio.create_task(proactive.run())
+        outcome = await proactive.wait(timeout=30)
+        runner.cancel()
     print(f"said: {outcome.transcript!r}; interrupted: {outcome.interrupted}")
     return outcome.status is vp.GreetingStatus.SENT and not outcome.interrupted
 

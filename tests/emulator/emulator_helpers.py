@@ -95,7 +95,12 @@ def assert_typed(payload: dict[str, Any]) -> ServerEvent:
         and name.startswith("response.")
         and name != ("response.done")
     ):
-        wanted = LOCATED if "output_item" not in name else ("response_id", "output_index")
+        if "output_item" in name:
+            wanted: tuple[str, ...] = ("response_id", "output_index")
+        elif "function_call_arguments" in name:
+            wanted = ("response_id", "item_id", "output_index", "call_id")
+        else:
+            wanted = LOCATED
         missing = [key for key in wanted if key not in payload]
         assert not missing, f"{name} lacks {missing}"
     items = [getattr(event, "item", None)]

@@ -97,3 +97,48 @@ async def test_pre_generated_response_event_fields() -> None:
     assert usage["input_tokens"] == 0
     assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
     assert len({e["event_id"] for e in sent}) == len(sent)  # ids are unique
+
+
+FEATURE_EVENTS = {
+    "warning",
+    "response.function_call_arguments.delta",
+    "response.function_call_arguments.done",
+    "conversation.item.input_audio_transcription.delta",
+    "conversation.item.input_audio_transcription.completed",
+    "conversation.item.input_audio_transcription.failed",
+    "response.audio_timestamp.delta",
+    "response.audio_timestamp.done",
+    "response.animation_viseme.delta",
+    "response.animation_viseme.done",
+}
+
+
+async def test_feature_event_types_are_typed() -> None:
+    def failing(pcm: bytes, rate: int) -> str | None:
+        raise RuntimeError("no")
+
+    async with Emulator(pace=0, transcriber=failing) as emu, sdk(emu) as conn:
+        await conn.session.update(
+            session={
+                "tools": [{"type": "function", "name": "get_time"}],
+                "tool_choice": "required",
+                "input_audio_echo_cancellation": {},
+                "animation": {"outputs": ["viseme_id"]},
+                "output_audio_timestamp_types": ["word"],
+                "input_audio_transcription": {"model": "whisper-1"},
+                "turn_detection": {"type": "server_vad", "create_response": False},
+            }
+        )
+        await conn.response.create()
+        await until(conn, "response.done")
+        await conn.response.create(response={"tool_choice": "none"})
+        await until(conn, "response.done")
+        await append_audio(conn, tone(300) + silence(600))
+        await until(conn, "conversation.item.input_audio_transcription.failed")
+    for payload in emu.sent[0]:
+        assert_typed(payload)
+    missing = FEATURE_EVENTS - set(types_of(emu.sent[0]))
+    assert missing == {
+        "conversation.item.input_audio_transcription.delta",
+        "conversation.item.input_audio_transcription.completed",
+    }

@@ -149,6 +149,8 @@ def test_invalid_faults_are_refused_up_front() -> None:
         Faults(reject_status=200)
     with pytest.raises(ValueError, match="stall_audio_seconds"):
         Faults(stall_audio_seconds=-1)
+    with pytest.raises(ValueError, match="vad_response_before_create"):
+        Faults(vad_response_before_create=0)
 
 
 async def test_faults_passed_to_the_constructor_are_used() -> None:
@@ -163,3 +165,45 @@ async def test_faults_made_invalid_after_construction_refuse_the_connection(
     with pytest.raises(VoiceLiveConnectionError, match="500"):
         async with sdk(emu):
             pass
+
+
+@pytest.mark.parametrize("nth", [1, 2])
+async def test_vad_response_before_create_wins_the_race(emu: Emulator, nth: int) -> None:
+    emu.pace = 1.0  # the service's response is still speaking when the create is answered
+    emu.faults.vad_response_before_create = nth
+    mine = {"owner": "app", "attempt": str(nth)}
+    async with sdk(emu) as conn:
+        for _ in range(nth - 1):
+            await conn.response.create(response={"modalities": ["text"]})
+            assert (await until(conn, "response.done"))[-1].response.status == "completed"
+        await conn.response.create(response={"metadata": mine}, event_id="evt_mine")
+        events = await until(conn, "error")
+        await conn.response.cancel()
+        after = await until(conn, "response.done")
+    names = types_of(events)
+    created = [e for e in events if e.type == "response.created"]
+    assert len(created) == 1 and created[0].response.metadata is None
+    assert names.index("response.created") < names.index("error")
+    error = events[-1]
+    assert error.error.code == "conversation_already_has_active_response"
+    assert error.error.event_id == "evt_mine"
+    assert created[0].response.id in error.error.message
+    done = after[-1].response
+    assert done.id == created[0].response.id and done.metadata is None
+    # the client's own response never started
+    wire = [e for e in emu.sent[0] if e["type"] == "response.created"]
+    assert all(e["response"]["metadata"] != mine for e in wire)
+    assert len(wire) == nth
+
+
+async def test_vad_response_before_create_is_a_whole_audio_response(emu: Emulator) -> None:
+    emu.faults.vad_response_before_create = 1
+    async with sdk(emu) as conn:
+        await conn.response.create(event_id="evt_late")
+        events = await until(conn, "response.done")
+        await conn.response.create(response={"metadata": {"try": "again"}})
+        retry = await until(conn, "response.done")
+    assert events[-1].response.status == "completed"
+    assert len(pcm_of(events)) > 0
+    assert [e.error.event_id for e in events if e.type == "error"] == ["evt_late"]
+    assert retry[-1].response.metadata == {"try": "again"}

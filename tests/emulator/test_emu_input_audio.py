@@ -164,3 +164,73 @@ async def test_odd_sized_appends_keep_samples_whole(emu: Emulator) -> None:
         events = await until(conn, "input_audio_buffer.committed")
     started = next(e for e in events if e.type == "input_audio_buffer.speech_started")
     assert started.audio_start_ms == 0
+
+
+async def test_without_interrupt_response_speech_is_a_turn_but_the_reply_carries_on(
+    emu: Emulator,
+) -> None:
+    emu.pace = 1.0
+    async with sdk(emu) as conn:
+        await conn.session.update(session={"turn_detection": {"interrupt_response": False}})
+        await until(conn, "session.updated")
+        await conn.response.create(
+            response=ResponseCreateParams(
+                pre_generated_assistant_message=AssistantMessageItem(
+                    content=[OutputTextContentPart(text="A long reply that the user talks over.")]
+                )
+            )
+        )
+        await until(conn, "response.audio.delta")
+        await append_audio(conn, tone(300) + silence(600))
+        during = await until(conn, "conversation.item.created")
+        refused = (await until(conn, "error"))[-1]
+        rest = await until(conn, "response.done", timeout=15)
+        await conn.response.create(response={"modalities": ["text"]})
+        answer = await until(conn, "response.done")
+    assert types_of(during)[-4:] == [
+        "input_audio_buffer.speech_started",
+        "input_audio_buffer.speech_stopped",
+        "input_audio_buffer.committed",
+        "conversation.item.created",
+    ]
+    assert during[-1].item.role == "user"
+    # the user's turn could not start a second response while the first was playing
+    assert refused.error.code == "conversation_already_has_active_response"
+    assert refused.error.event_id is None
+    assert rest[-1].response.status == "completed"
+    assert types_of(emu.sent[0]).count("response.created") == 2
+    # the turn is in the conversation: the next response answers it
+    assert answer[-1].response.status == "completed"
+
+
+async def test_changing_only_interrupt_response_keeps_the_other_turn_detection_fields(
+    emu: Emulator,
+) -> None:
+    async with sdk(emu) as conn:
+        await conn.session.update(
+            session={
+                "turn_detection": {
+                    "type": "server_vad",
+                    "threshold": 0.3,
+                    "silence_duration_ms": 700,
+                    "prefix_padding_ms": 100,
+                    "create_response": False,
+                }
+            }
+        )
+        await until(conn, "session.updated")
+        await conn.session.update(session={"turn_detection": {"interrupt_response": False}})
+        updated = (await until(conn, "session.updated"))[-1]
+        await append_audio(conn, silence(1000) + tone(300) + silence(800))
+        events = await until(conn, "conversation.item.created")
+    turn = updated.session.turn_detection
+    assert (turn.type, turn.threshold, turn.silence_duration_ms, turn.prefix_padding_ms) == (
+        "server_vad",
+        0.3,
+        700,
+        100,
+    )
+    assert (turn.create_response, turn.interrupt_response) == (False, False)
+    started = next(e for e in events if e.type == "input_audio_buffer.speech_started")
+    assert started.audio_start_ms == 900  # the 100 ms prefix padding still applies
+    assert "response.created" not in types_of(emu.sent[0])  # create_response still false

@@ -124,14 +124,68 @@ def test_merge_is_field_by_field_and_keeps_the_id() -> None:
             {"turn_detection": {"silence_duration_ms": -5}},
             "session.turn_detection.silence_duration_ms",
         ),
-        ({"input_audio_sampling_rate": 44_100}, "session.input_audio_sampling_rate"),
+        ({"input_audio_sampling_rate": 48_000}, "session.input_audio_sampling_rate"),
+        ({"input_audio_format": "mp3"}, "session.input_audio_format"),
+        ({"output_audio_format": "pcm16_12345hz"}, "session.output_audio_format"),
         ({"modalities": "audio"}, "session.modalities"),
+        ({"temperature": 0.5}, "session.temperature"),
+        ({"temperature": 1.3}, "session.temperature"),
+        ({"max_response_output_tokens": 0}, "session.max_response_output_tokens"),
+        ({"max_response_output_tokens": 4097}, "session.max_response_output_tokens"),
+        ({"voice": "alloyy"}, "session.voice"),
+        ({"voice": {"type": "azure-standard", "name": "Ava"}}, "session.voice.name"),
+        ({"voice": {"type": "openai", "name": "nova9"}}, "session.voice.name"),
+        ({"voice": {"type": "robot", "name": "x"}}, "session.voice.type"),
+        (
+            {"voice": {"type": "azure-standard", "name": "en-US-AvaNeural", "temperature": 2}},
+            "session.voice.temperature",
+        ),
+        ({"tools": [{"type": "function", "name": "bad name"}]}, "session.tools[0].name"),
+        ({"tools": [{"type": "code_interpreter"}]}, "session.tools[0].type"),
+        ({"tool_choice": "sometimes"}, "session.tool_choice"),
+        ({"tool_choice": {"type": "function"}}, "session.tool_choice.name"),
+        (
+            {"input_audio_transcription": {"language": "en"}},
+            "session.input_audio_transcription.model",
+        ),
+        (
+            {"turn_detection": {"interrupt_response": "no"}},
+            "session.turn_detection.interrupt_response",
+        ),
     ],
 )
 def test_session_problems(update: dict[str, Any], param: str) -> None:
     merged = merge_session(default_session("s"), update)
     problem = session_problem(merged)
-    assert problem is not None and problem[0] == param
+    assert problem is not None and problem.param == param
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        {"input_audio_sampling_rate": 44_100},
+        {"input_audio_sampling_rate": 8_000, "input_audio_format": "g711_alaw"},
+        {"output_audio_format": "pcm16_44100hz"},
+        {"temperature": 0.6},
+        {"temperature": 1.2},
+        {"max_response_output_tokens": "inf"},
+        {"max_response_output_tokens": 4096},
+        {"voice": "alloy"},
+        {"voice": {"type": "azure-standard", "name": "en-us-emma:DragonHDLatestNeural"}},
+        {"voice": {"type": "azure-standard", "name": "en-US-AvaMultilingualNeural", "rate": "1.2"}},
+        {"tool_choice": {"type": "function", "name": "get_time"}},
+        {"tool_choice": {"type": "function", "function": {"name": "get_time"}}},
+        {"input_audio_transcription": {"model": "gpt-4o-transcribe-diarize"}},
+        {
+            "turn_detection": {
+                "type": "azure_semantic_vad",
+                "speech_duration_assistant_speaking_ms": 800,
+            }
+        },
+    ],
+)
+def test_values_the_service_takes_are_fine(update: dict[str, Any]) -> None:
+    assert session_problem(merge_session(default_session("s"), update)) is None
 
 
 def test_the_default_session_is_fine() -> None:

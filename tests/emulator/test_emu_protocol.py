@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 from azure.ai.voicelive.aio import ConnectionError as VoiceLiveConnectionError
@@ -46,6 +48,32 @@ async def test_invalid_json_is_an_error_and_the_connection_stays_open(emu: Emula
     assert second["error"]["code"] == "invalid_json"
     assert updated["type"] == "session.updated"
     assert updated["session"]["instructions"] == "still here"
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        "[" * 50_000 + "]" * 50_000,
+        '{"type":"session.update","session":' + '{"a":' * 5_000 + "1" + "}" * 5_001,
+        '{"type":"session.update","session":{"x":' + "[" * 500 + "]" * 500 + "}}",
+    ],
+    ids=["brackets", "deep-objects", "deep-but-parseable"],
+)
+async def test_deeply_nested_json_is_invalid_json_and_the_connection_stays_open(
+    emu: Emulator, frame: str
+) -> None:
+    async with raw(emu) as client:
+        await client.recv()
+        await client.send(frame)
+        error = await client.recv()
+        await client.send({"type": "session.update", "session": {"instructions": "alive"}})
+        updated = await client.recv()
+    assert error["type"] == "error"
+    assert error["error"]["code"] == "invalid_json"
+    assert updated["type"] == "session.updated"
+    assert updated["session"]["instructions"] == "alive"
+    assert "x" not in updated["session"] and "a" not in updated["session"]
+    assert not emu.connections[0].received[-1]["session"].get("x")
 
 
 async def test_unknown_event_type_is_an_error_naming_the_event(emu: Emulator) -> None:
@@ -114,6 +142,39 @@ async def test_a_known_bearer_token_is_accepted_and_an_unknown_one_is_not() -> N
         with pytest.raises(VoiceLiveConnectionError):
             async with connect(endpoint=emu.endpoint, credential=StaticToken("tok-999")):
                 pass
+
+
+async def _upgrade_status(emu: Emulator, header: bytes) -> bytes:
+    """The status line a hand-written upgrade request gets (any header bytes allowed)."""
+    port = int(emu.endpoint.rsplit(":", 1)[1])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(
+            b"GET /voice-live/realtime?api-version=2026-07-15 HTTP/1.1\r\nHost: localhost\r\n"
+            b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" + header + b"\r\n\r\n"
+        )
+        await writer.drain()
+        return await asyncio.wait_for(reader.readline(), 5)
+    finally:
+        writer.close()
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"api-key: \xff\xfe\x80not-utf8",
+        b"Authorization: Bearer \xc3\x28\xa0\xa1",
+        b"api-key: \xed\xa0\x80",  # an encoded surrogate
+    ],
+    ids=["api-key", "bearer", "surrogate"],
+)
+async def test_credentials_that_are_not_utf8_are_401_not_500(header: bytes) -> None:
+    async with Emulator(pace=0, bearer_tokens=["tok-123"]) as emu:
+        status = await _upgrade_status(emu, header)
+        good = await _upgrade_status(emu, b"api-key: " + emu.api_key.encode())
+    assert status.startswith(b"HTTP/1.1 401"), status
+    assert good.startswith(b"HTTP/1.1 101"), good
 
 
 async def test_a_plain_http_request_is_told_to_upgrade(emu: Emulator) -> None:

@@ -101,3 +101,11 @@ def test_chunking_never_changes_the_events(sizes: list[int]) -> None:
             break
     assert pieces == whole
     assert [type(e) for e in whole] == [SpeechStarted, SpeechStopped] * 2
+
+
+def test_a_constant_offset_is_silence() -> None:
+    # PCM zeros sent on a g711 session decode to a constant near full scale: not speech.
+    offset = np.full(24_000, -32124, dtype="<i2").tobytes()
+    vad = EnergyVad(VadConfig())
+    events = feed_all(vad, tone(300) + offset)
+    assert [type(e) for e in events] == [SpeechStarted, SpeechStopped]

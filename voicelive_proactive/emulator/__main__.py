@@ -30,6 +30,18 @@ def _parser() -> argparse.ArgumentParser:
         help=f"audio speed vs real time; 0 = as fast as possible (default {DEFAULT_PACE})",
     )
     parser.add_argument("--voice", choices=VOICES, default="auto", help="speech engine")
+    parser.add_argument(
+        "--phrase",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="a sentence to synthesize at start, so that its speech is recognized (repeatable)",
+    )
+    parser.add_argument(
+        "--phrases-file",
+        type=argparse.FileType("r", encoding="utf-8"),
+        help="a UTF-8 file of such sentences, one a line",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging to stderr")
     return parser
 
@@ -37,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
+    phrases = list(args.phrase)
+    if args.phrases_file is not None:
+        with args.phrases_file as lines:
+            phrases += [line.strip() for line in lines if line.strip()]
     try:
         asyncio.run(
             serve(
@@ -46,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 allow_remote=args.allow_remote,
                 pace=args.pace,
                 voice=args.voice,
+                phrases=phrases,
             )
         )
     except ValueError as exc:  # e.g. a non-loopback host without --allow-remote

@@ -14,6 +14,8 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from .audio_formats import input_format
+from .checks import Problem
 from .conversation import Conversation, item_problem
 from .events import (
     INVALID_REQUEST,
@@ -25,17 +27,22 @@ from .events import (
     message_item,
 )
 from .faults import Faults
+from .hearing import Heard, Listener, Transcriber
 from .input_audio import InputAudioBuffer
-from .model import estimate_tokens, reply_text
-from .responses import ActiveResponse, ResponsePlan, pre_generated_text
+from .planning import PlanSettings, build_plan
+from .response_params import ResponseParams, parse_response_create
+from .responses import ActiveResponse, ResponsePlan
 from .session_config import (
     PRE_GENERATED_MIN_VERSION,
     default_session,
+    effective_session,
     merge_session,
     parse_api_version,
     session_problem,
 )
 from .speech import SpeechCache
+from .transcription import recognize, transcription_events
+from .unsupported import NotEmulated, response_warnings, session_warnings
 from .vad import SpeechStarted, VadEvent
 from .voice import MAX_TEXT_CHARS
 
@@ -44,6 +51,8 @@ __all__ = ["EmulatedConnection"]
 log = logging.getLogger(__name__)
 
 _MIN_COMMIT_MS = 100.0
+MAX_JSON_DEPTH = 64
+"""Deeper frames are refused: no real event comes close, and every later copy would recurse."""
 Handler = Callable[[dict[str, Any], "str | None"], Awaitable[None]]
 
 
@@ -54,6 +63,35 @@ def _encode(event: dict[str, Any]) -> str:
     # scanning ~6 KB per event, the emulator's hottest path under load.
     head = {key: value for key, value in event.items() if key != "delta"}
     return f'{json.dumps(head, separators=(",", ":"))[:-1]},"delta":"{event["delta"]}"}}'
+
+
+_TOO_DEEP: Any = object()
+_MAX_PHRASES = 50
+
+
+def _phrase_list(update: dict[str, Any]) -> list[str]:
+    """The ``input_audio_transcription.phrase_list`` of an update (capped), if any."""
+    options = update.get("input_audio_transcription")
+    phrases = options.get("phrase_list") if isinstance(options, dict) else None
+    if not isinstance(phrases, list):
+        return []
+    return [phrase for phrase in phrases if isinstance(phrase, str)][:_MAX_PHRASES]
+
+
+def _too_deep(value: object) -> bool:
+    """True when ``value`` nests lists/objects more than MAX_JSON_DEPTH levels (no recursion)."""
+    level: list[object] = [value]
+    for _ in range(MAX_JSON_DEPTH):
+        level = [
+            child
+            for node in level
+            if isinstance(node, (dict, list))
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, (dict, list))
+        ]
+        if not level:
+            return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +117,11 @@ class EmulatedConnection:
         speech: SpeechCache,
         record: bool,
         notify: Callable[[], None],
+        transcriber: Transcriber | None = None,
     ) -> None:
         self._ids = Ids()
         self.session_id = self._ids.new("sess")
+        self.conversation_id = self._ids.new("conv")
         self.api_version = api_version
         self.faults = faults
         self.session: dict[str, Any] = default_session(self.session_id, model)
@@ -101,7 +141,11 @@ class EmulatedConnection:
         self._response: ActiveResponse | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._finished = asyncio.Event()
-        self._input = InputAudioBuffer()
+        self._transcriber = transcriber
+        self._learning: asyncio.Task[None] | None = None  # phrase_list syntheses in flight
+        self._listener = Listener(keep_pcm=transcriber is not None)
+        self._input = InputAudioBuffer(self._listener)
+        self._pcm_rate = 24_000  # the PCM input rate the client chose (g711 is always 8 kHz)
         self._configure_vad()
         self._handlers: dict[str, Handler] = {
             "session.update": self._on_session_update,
@@ -162,10 +206,11 @@ class EmulatedConnection:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -207,6 +252,16 @@ class EmulatedConnection:
             event = json.loads(data)
         except ValueError as exc:
             await self._error("invalid_json", f"The frame is not valid JSON: {exc}")
+            return
+        except RecursionError:
+            # json's C scanner gives up on deep nesting (e.g. 50,000 brackets) this way;
+            # it is a bad frame, not a reason to drop the connection.
+            event = _TOO_DEEP
+        if event is _TOO_DEEP or _too_deep(event):
+            await self._error(
+                "invalid_json",
+                f"The frame is nested more than {MAX_JSON_DEPTH} levels deep.",
+            )
             return
         if not isinstance(event, dict):
             await self._error("invalid_json", "A client event must be a JSON object.")
@@ -253,32 +308,56 @@ class EmulatedConnection:
             )
             return
         merged = merge_session(self.session, update)
+        if "input_audio_sampling_rate" in update:
+            requested = update["input_audio_sampling_rate"]
+        elif merged.get("input_audio_format") in ("g711_ulaw", "g711_alaw"):
+            requested = None  # g711 says nothing about the PCM rate
+        else:
+            requested = self._pcm_rate
+        if requested is not None:
+            merged["input_audio_sampling_rate"] = requested
         problem = session_problem(merged)
         if problem is not None:
-            param, message = problem
-            await self._error("invalid_value", message, param=param, event_id=client_id)
+            await self._error(
+                problem.code, problem.message, param=problem.param, event_id=client_id
+            )
             return
-        self.session = merged
+        if isinstance(requested, int):
+            self._pcm_rate = requested
+        self.session = effective_session(merged, self._pcm_rate)
         self._configure_vad()
-        snapshot = clone(merged)
+        phrases = _phrase_list(update)
+        if phrases:
+            # A phrase list biases recognition; here it teaches the emulator those phrases.
+            self._learning = self._spawn(self._speech.learn(phrases))
+        snapshot = clone(self.session)
+        warnings = session_warnings(update)
         if self.faults.session_updated_delay > 0:
             # In the background: a slow answer must not stop the reader (or a clean close).
-            self._spawn(self._session_updated(snapshot, self.faults.session_updated_delay))
+            self._spawn(
+                self._session_updated(snapshot, self.faults.session_updated_delay, warnings)
+            )
         else:
-            await self._session_updated(snapshot, 0.0)
+            await self._session_updated(snapshot, 0.0, warnings)
 
-    async def _session_updated(self, session: dict[str, Any], delay: float) -> None:
+    async def _session_updated(
+        self, session: dict[str, Any], delay: float, warnings: list[NotEmulated]
+    ) -> None:
         try:
             if delay:
                 await asyncio.sleep(delay)
             for _ in range(1 + self.faults.session_updated_repeat):
                 await self._send("session.updated", {"session": clone(session)})
+            await self._warn(warnings)
         except ConnectionGone:
             pass
 
+    async def _warn(self, warnings: list[NotEmulated]) -> None:
+        for warning in warnings:
+            await self._send("warning", {"warning": warning.body()})
+
     def _configure_vad(self) -> None:
-        rate = int(self.session.get("input_audio_sampling_rate") or 24_000)
-        self._input.configure(self.session.get("turn_detection"), rate)
+        self._input.configure(self.session.get("turn_detection"), input_format(self.session))
 
     def _turn_setting(self, name: str) -> bool:
         turn_detection = self.session.get("turn_detection") or {}
@@ -288,32 +367,27 @@ class EmulatedConnection:
 
     async def _on_response_create(self, event: dict[str, Any], client_id: str | None) -> None:
         self._responses_requested += 1
-        injected = self.faults.response_errors.get(self._responses_requested)
+        number = self._responses_requested
+        if self.faults.vad_response_before_create == number and self._response is None:
+            # A user turn ended just before this create arrived: the service's own response
+            # is announced first, so this create collides with it.
+            vad_response = self._start_vad_response()
+            await vad_response.created.wait()
+        injected = self.faults.response_errors.get(number)
         if injected is not None:
             code, message = injected
             await self._error(code, message, event_id=client_id, kind=SERVER_ERROR)
             return
-        if self._response is not None:
-            await self._error(
-                "conversation_already_has_active_response",
-                f"Conversation already has an active response in progress: "
-                f"{self._response.id}. Wait until the response is finished before creating "
-                "a new one.",
-                event_id=client_id,
-            )
+        params = parse_response_create(event)
+        if isinstance(params, Problem):
+            await self._error(params.code, params.message, param=params.param, event_id=client_id)
             return
-        params = event.get("response") or {}
-        additional = event.get("additional_instructions")
-        if not isinstance(params, dict) or not isinstance(additional, (str, type(None))):
-            param = "response" if not isinstance(params, dict) else "additional_instructions"
-            await self._error(
-                "invalid_type", f"Invalid type for '{param}'.", param=param, event_id=client_id
-            )
+        if self._response is not None and not (
+            params.cancel_previous and await self._cancel_active("client_cancelled")
+        ):
+            await self._already_active(client_id)
             return
-        modalities = params.get("modalities") or self.session.get("modalities") or ["audio"]
-        audio = "audio" in modalities
-        pre_generated = params.get("pre_generated_assistant_message")
-        if pre_generated is not None:
+        if params.pre_generated is not None:
             if not self._supports_pre_generated():
                 await self._error(
                     "unknown_parameter",
@@ -322,8 +396,7 @@ class EmulatedConnection:
                     event_id=client_id,
                 )
                 return
-            spoken = pre_generated_text(pre_generated)
-            if spoken is None or len(spoken) > MAX_TEXT_CHARS:
+            if len(params.pre_generated) > MAX_TEXT_CHARS:
                 await self._error(
                     "invalid_value",
                     "pre_generated_assistant_message must be an assistant message with exactly "
@@ -332,43 +405,59 @@ class EmulatedConnection:
                     event_id=client_id,
                 )
                 return
-            self._start_response(spoken, audio=audio, pre_generated=True)
+        appended = params.append_input_items or []
+        taken = [
+            index for index, item in enumerate(appended) if item.get("id") in self.conversation
+        ]
+        if taken:
+            await self._error(
+                "invalid_value",
+                "An item with that id already exists.",
+                param=f"response.append_input_items[{taken[0]}].id",
+                event_id=client_id,
+            )
             return
-        instructions = params.get("instructions")
-        text = reply_text(
-            self.conversation,
-            session_instructions=self.session.get("instructions"),
-            response_instructions=instructions if isinstance(instructions, str) else None,
-            additional_instructions=additional,
+        await self._warn(response_warnings(event.get("response") or {}))
+        for item in appended:
+            await self._add_item(item)
+        self._start(self._plan(params))
+
+    async def _already_active(self, client_id: str | None) -> None:
+        active = self._response
+        await self._error(
+            "conversation_already_has_active_response",
+            f"Conversation already has an active response in progress: "
+            f"{active.id if active else ''}. Wait until the response is finished before "
+            "creating a new one.",
+            event_id=client_id,
         )
-        self._start_response(text, audio=audio, pre_generated=False)
 
     def _supports_pre_generated(self) -> bool:
         version = parse_api_version(self.api_version)
         return version is not None and version >= PRE_GENERATED_MIN_VERSION
 
-    def _start_response(self, text: str, *, audio: bool, pre_generated: bool) -> None:
-        if pre_generated:
-            input_tokens = 0
-        else:
-            context = " ".join(
-                str(part.get("text") or part.get("transcript") or "")
-                for item in self.conversation
-                for part in item.get("content") or ()
-                if isinstance(part, dict)
-            )
-            input_tokens = estimate_tokens(f"{self.session.get('instructions') or ''} {context}")
+    def _plan(self, params: ResponseParams) -> ResponsePlan:
         faults = self.faults
-        plan = ResponsePlan(
-            text=text,
-            audio=audio,
-            one_transcript_delta=pre_generated,
-            input_tokens=input_tokens,
+        settings = PlanSettings(
             pace=self._pace(),
             created_delay=faults.response_created_delay,
             stall_after_chunks=faults.stall_audio_after_chunks,
             stall_seconds=faults.stall_audio_seconds,
+            conversation_id=self.conversation_id,
         )
+        return build_plan(
+            self.session,
+            list(self.conversation),
+            params,
+            settings,
+            heard=self.conversation.heard,
+        )
+
+    def _start_vad_response(self) -> ActiveResponse:
+        """The response server VAD starts after a user turn: no metadata, the session's settings."""
+        return self._start(self._plan(ResponseParams()))
+
+    def _start(self, plan: ResponsePlan) -> ActiveResponse:
         response = ActiveResponse(
             plan,
             ids=self._ids,
@@ -379,6 +468,7 @@ class EmulatedConnection:
         )
         self._response = response
         self._spawn(self._run_response(response))
+        return response
 
     async def _run_response(self, response: ActiveResponse) -> None:
         with contextlib.suppress(ConnectionGone):
@@ -437,6 +527,11 @@ class EmulatedConnection:
                 event_id=client_id,
             )
             return
+        await self._add_item({**item, "id": item_id}, after=after)
+
+    async def _add_item(self, item: dict[str, Any], *, after: str | None = None) -> None:
+        """Store a (checked) client item and announce it with ``conversation.item.created``."""
+        item_id = item.get("id") or self._ids.new("item")
         stored = {**clone(item), "id": item_id, "object": "realtime.item"}
         stored.setdefault("status", "completed")
         previous = self.conversation.insert(stored, after=after)
@@ -527,7 +622,7 @@ class EmulatedConnection:
         except (binascii.Error, ValueError):
             await self._error(
                 "invalid_value",
-                "audio must be base64-encoded PCM16.",
+                "audio must be base64-encoded audio in the session's input_audio_format.",
                 param="audio",
                 event_id=client_id,
             )
@@ -542,7 +637,10 @@ class EmulatedConnection:
                 "input_audio_buffer.speech_started",
                 {"audio_start_ms": event.audio_start_ms, "item_id": item_id},
             )
-            if self._turn_setting("interrupt_response"):
+            active = self._response
+            # Only a response that speaks into the conversation is interrupted; an
+            # out-of-band one (conversation "none") carries on.
+            if self._turn_setting("interrupt_response") and active and active.in_conversation:
                 await self._cancel_active("turn_detected")
             return
         item_id = self._input.take_turn_item_id(self._ids.new("item"))
@@ -551,15 +649,18 @@ class EmulatedConnection:
             {"audio_end_ms": event.audio_end_ms, "item_id": item_id},
         )
         self._input.consume(until_ms=event.audio_end_ms)
-        await self._commit(item_id)
-        if self._turn_setting("create_response") and self._response is None:
-            text = reply_text(
-                self.conversation, session_instructions=self.session.get("instructions")
-            )
-            audio = "audio" in (self.session.get("modalities") or ["audio"])
-            self._start_response(text, audio=audio, pre_generated=False)
+        await self._commit(item_id, self._listener.take(event.audio_end_ms))
+        if not self._turn_setting("create_response"):
+            return
+        if self._response is not None:
+            # One response at a time: with interrupt_response false the reply is still
+            # playing, so the turn's automatic response is refused the way a client's
+            # response.create would be (no client event to name: event_id is null).
+            await self._already_active(None)
+            return
+        self._start_vad_response()
 
-    async def _commit(self, item_id: str) -> None:
+    async def _commit(self, item_id: str, heard: Heard) -> None:
         item = message_item(item_id, "user", [{"type": "input_audio", "transcript": None}])
         await self._send(
             "input_audio_buffer.committed",
@@ -569,6 +670,24 @@ class EmulatedConnection:
         await self._send(
             "conversation.item.created", {"previous_item_id": previous, "item": clone(item)}
         )
+        await self._hear(item_id, heard)
+
+    async def _hear(self, item_id: str, heard: Heard) -> None:
+        """Recognize the item's audio; with transcription on, say so and fill in the item."""
+        if self._learning is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._learning)
+        recognition = await recognize(heard, self._transcriber)
+        if recognition.text:
+            self.conversation.heard[item_id] = recognition.text
+        options = self.session.get("input_audio_transcription")
+        if not isinstance(options, dict):
+            return
+        item = self.conversation.get(item_id)
+        if item is not None and recognition.error is None:
+            item["content"][0]["transcript"] = recognition.text or ""
+        for kind, fields in transcription_events(item_id, recognition, options):
+            await self._send(kind, fields)
 
     async def _on_audio_commit(self, event: dict[str, Any], client_id: str | None) -> None:
         buffered = self._input.buffered_ms
@@ -582,7 +701,7 @@ class EmulatedConnection:
             return
         item_id = self._input.take_turn_item_id(self._ids.new("item"))
         self._input.consume()
-        await self._commit(item_id)
+        await self._commit(item_id, self._listener.take())
 
     async def _on_audio_clear(self, event: dict[str, Any], client_id: str | None) -> None:
         self._input.clear()

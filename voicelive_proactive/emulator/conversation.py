@@ -15,6 +15,8 @@ class Conversation:
         self._items: list[dict[str, Any]] = []
         self._by_id: dict[str, dict[str, Any]] = {}
         self._audio_ms: dict[str, int] = {}
+        self.heard: dict[str, str] = {}
+        """What the emulator recognized in user audio items (see ``hearing``), by item id."""
 
     def __len__(self) -> int:
         return len(self._items)
@@ -53,6 +55,7 @@ class Conversation:
             return False
         self._items.remove(item)
         self._audio_ms.pop(item_id, None)
+        self.heard.pop(item_id, None)
         return True
 
     def audio_ms(self, item_id: str) -> int | None:
@@ -92,8 +95,10 @@ def item_problem(item: object) -> tuple[str, str] | None:
     if item.get("id") is not None and not isinstance(item.get("id"), str):
         return "item.id", "item.id must be a string."
     kind = item.get("type")
-    if kind in ("function_call", "function_call_output"):
-        return None
+    if kind == "function_call_output":
+        return _fields_problem(item, ("call_id", "output"))
+    if kind == "function_call":
+        return _fields_problem(item, ("call_id", "name", "arguments"))
     if kind != "message":
         supported = "'message', 'function_call', 'function_call_output'"
         return "item.type", f"Invalid value: {kind!r}. Supported values are: {supported}."
@@ -110,4 +115,11 @@ def item_problem(item: object) -> tuple[str, str] | None:
         if not isinstance(part, dict) or part.get("type") not in _PART_TYPES[role]:
             allowed = ", ".join(f"'{name}'" for name in _PART_TYPES[role])
             return f"item.content[{index}].type", f"A {role} message part must be one of {allowed}."
+    return None
+
+
+def _fields_problem(item: dict[str, Any], names: tuple[str, ...]) -> tuple[str, str] | None:
+    for name in names:
+        if not isinstance(item.get(name), str):
+            return f"item.{name}", f"Missing required parameter: 'item.{name}' (a string)."
     return None

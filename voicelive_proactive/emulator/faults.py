@@ -39,6 +39,14 @@ class Faults:
     reject_status: int | None = None
     """Refuse every WebSocket upgrade with this HTTP status (e.g. 503), after auth passes."""
 
+    vad_response_before_create: int | None = None
+    """Just before handling the Nth ``response.create`` of a connection (1-based), start a
+    response of the service's own, as server VAD does after a user turn (``response.created``
+    with ``metadata: null``, audio, ``response.done``). That create then gets
+    ``conversation_already_has_active_response`` after the other response's
+    ``response.created``: the race a client must survive. Nothing happens if a response is
+    already active then."""
+
     def __post_init__(self) -> None:
         self.validate()
 
@@ -46,6 +54,8 @@ class Faults:
         """Raise ValueError when a field cannot work."""
         if self.drop_after_events is not None and self.drop_after_events < 1:
             raise ValueError("drop_after_events must be None or at least 1")
+        if self.vad_response_before_create is not None and self.vad_response_before_create < 1:
+            raise ValueError("vad_response_before_create must be None or at least 1 (1-based)")
         if self.stall_audio_after_chunks is not None and self.stall_audio_after_chunks < 0:
             raise ValueError("stall_audio_after_chunks must be None or at least 0")
         for name in ("session_updated_delay", "response_created_delay", "stall_audio_seconds"):

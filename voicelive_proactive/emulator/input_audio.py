@@ -1,29 +1,48 @@
 """The input audio buffer: how much uncommitted audio there is, and the VAD listening to it.
 
-Only durations are kept, not the audio: the emulator never transcribes, and a thousand
-sessions streaming a microphone should not cost a thousand growing byte arrays.
+Audio arrives in the session's input format (PCM16 at 8, 16, 24 or 44.1 kHz, or 8 kHz g711)
+and is decoded to PCM16 at its own rate; the VAD works on that. Durations are in ms of the
+real format. Only durations are kept, not the audio, unless a listener (recognition or a
+transcriber) asks for it: a thousand sessions streaming a microphone should not cost a
+thousand growing byte arrays.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
+from voicelive_proactive.audio.formats import PCM16_24K, AudioFormat
+
+from .audio_formats import to_pcm16
 from .vad import EnergyVad, VadConfig, VadEvent
 
-__all__ = ["InputAudioBuffer"]
+__all__ = ["AudioListener", "InputAudioBuffer"]
+
+
+class AudioListener(Protocol):
+    """Keeps what it needs of the uncommitted audio (see :mod:`.hearing`)."""
+
+    def feed(self, pcm: bytes, sample_rate: int) -> None: ...
+
+    def clear(self) -> None: ...
 
 
 class InputAudioBuffer:
     """Timeline in ms from the session's first appended sample."""
 
-    def __init__(self) -> None:
+    def __init__(self, listener: AudioListener | None = None) -> None:
         self.total_ms = 0.0
         self.start_ms = 0.0  # where the uncommitted part begins
-        self.sample_rate = 24_000
+        self.format: AudioFormat = PCM16_24K
         self.turn_item_id: str | None = None  # the user item a detected turn will become
-        self._odd_byte = b""
+        self.listener = listener
+        self._partial = b""  # bytes of a sample split across appends
         self._vad: EnergyVad | None = None
+
+    @property
+    def sample_rate(self) -> int:
+        return self.format.sample_rate
 
     @property
     def buffered_ms(self) -> float:
@@ -33,25 +52,32 @@ class InputAudioBuffer:
     def vad_enabled(self) -> bool:
         return self._vad is not None
 
-    def configure(self, turn_detection: Mapping[str, Any] | None, sample_rate: int) -> None:
+    def configure(self, turn_detection: Mapping[str, Any] | None, fmt: AudioFormat) -> None:
         """Follow the session: ``turn_detection: null`` switches the VAD off."""
-        self.sample_rate = sample_rate
-        config = VadConfig.from_turn_detection(turn_detection, sample_rate)
+        if fmt != self.format:
+            self._partial = b""
+            if self._vad is not None and fmt.sample_rate != self.format.sample_rate:
+                self._vad = None  # its timeline is in samples of the old rate: start afresh
+        self.format = fmt
+        config = VadConfig.from_turn_detection(turn_detection, fmt.sample_rate)
         if config is None:
             self._vad = None
         elif self._vad is not None:
             self._vad.reconfigure(config)
         else:
-            start = round(self.total_ms * sample_rate / 1000)
+            start = round(self.total_ms * fmt.sample_rate / 1000)
             self._vad = EnergyVad(config, start_sample=start)
 
-    def append(self, pcm: bytes) -> list[VadEvent]:
-        pcm = self._odd_byte + pcm
-        if len(pcm) % 2:  # keep samples whole across appends
-            pcm, self._odd_byte = pcm[:-1], pcm[-1:]
-        else:
-            self._odd_byte = b""
-        self.total_ms += len(pcm) / 2 / self.sample_rate * 1000
+    def append(self, data: bytes) -> list[VadEvent]:
+        """Take client bytes in the session's input format; return what the VAD saw."""
+        data = self._partial + data
+        width = self.format.bytes_per_sample
+        whole = len(data) - len(data) % width  # keep samples whole across appends
+        data, self._partial = data[:whole], data[whole:]
+        pcm = to_pcm16(data, self.format)
+        self.total_ms += len(pcm) / 2 / self.format.sample_rate * 1000
+        if self.listener is not None and pcm:
+            self.listener.feed(pcm, self.format.sample_rate)
         return self._vad.feed(pcm) if self._vad is not None else []
 
     def take_turn_item_id(self, new_id: str) -> str:
@@ -68,3 +94,5 @@ class InputAudioBuffer:
     def clear(self) -> None:
         self.consume()
         self.turn_item_id = None
+        if self.listener is not None:
+            self.listener.clear()

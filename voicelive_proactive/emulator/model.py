@@ -1,19 +1,23 @@
-"""The stand-in "model": a deterministic reply from the latest instruction or user turn.
+"""The stand-in "model": a deterministic reply from the latest instruction or turn.
 
 It is not a language model and does not pretend to be one. It covers what the library's tests
 and demo need: asked to greet, it greets (by name when the instructions give one); given a
-user turn, it acknowledges it; asked to ``say "..."``, it says exactly that.
+user turn, it acknowledges it; asked to ``say "..."``, it says exactly that; given tools, it
+calls one by the rules of :mod:`.tools`, and once the tool has answered it reads out the
+answer.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from .conversation import item_text
+from .tools import ToolCall, arguments_for, choose_tool, function_tools, output_reply
 
-__all__ = ["estimate_tokens", "reply_text"]
+__all__ = ["Context", "ToolCall", "decide", "estimate_tokens", "reply_text"]
 
 _GREET = re.compile(r"\b(greet\w*|welcome\w*|say hello|introduce yourself|hello|hi)\b", re.I)
 _WELCOME_BACK = re.compile(r"\bwelcome\s+back\b", re.I)
@@ -25,6 +29,57 @@ _NAME = re.compile(
 _MAX_ECHO_CHARS: Final = 200
 
 
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the model sees when a response starts."""
+
+    items: Sequence[Mapping[str, Any]] = ()
+    session_instructions: str | None = None
+    response_instructions: str | None = None
+    additional_instructions: str | None = None
+    tools: Sequence[Mapping[str, Any]] = ()
+    tool_choice: object = "auto"
+    heard: Mapping[str, str] | None = None
+    """What the emulator recognized in user audio items, by item id."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Turn:
+    role: str | None = None  # "system", "user", "tool" (a function_call_output), or None
+    text: str | None = None
+    call_name: str | None = None
+    call_arguments: str | None = None
+
+
+def decide(context: Context) -> str | ToolCall:
+    """What the assistant does next: say a text, or call a tool."""
+    turn = _latest_turn(context.items, context.heard)
+    tools = function_tools(list(context.tools))
+    directives = _directives(context, turn)
+    forced = context.tool_choice == "required" or isinstance(context.tool_choice, Mapping)
+    if forced or not any(_SAY.search(text) for text in directives):
+        tool = choose_tool(
+            tools,
+            context.tool_choice,
+            turn_role=turn.role,
+            turn_text=turn.text,
+            instructions=[
+                text
+                for text in (
+                    context.additional_instructions,
+                    context.response_instructions,
+                    context.session_instructions,
+                )
+                if text
+            ],
+        )
+        if tool is not None:
+            return ToolCall(str(tool["name"]), arguments_for(tool, turn.text))
+    if turn.role == "tool" and not any(_SAY.search(text) for text in directives):
+        return output_reply(turn.call_name, turn.call_arguments, turn.text or "")
+    return _speak(context, turn, directives)
+
+
 def reply_text(
     items: Iterable[Mapping[str, Any]],
     *,
@@ -32,33 +87,62 @@ def reply_text(
     response_instructions: str | None = None,
     additional_instructions: str | None = None,
 ) -> str:
-    """What the assistant says next."""
-    latest_role, latest_text = None, None
+    """What the assistant says next when it has no tools."""
+    decided = decide(
+        Context(
+            items=list(items),
+            session_instructions=session_instructions,
+            response_instructions=response_instructions,
+            additional_instructions=additional_instructions,
+        )
+    )
+    return decided if isinstance(decided, str) else decided.name
+
+
+def _latest_turn(items: Iterable[Mapping[str, Any]], heard: Mapping[str, str] | None) -> _Turn:
+    turn = _Turn()
+    calls: dict[str, tuple[str | None, str | None]] = {}
     for item in items:
-        role = item.get("role")
-        if item.get("type") == "message" and role in ("system", "user"):
-            latest_role, latest_text = role, item_text(dict(item))
+        kind = item.get("type")
+        if kind == "function_call":
+            calls[str(item.get("call_id"))] = (item.get("name"), item.get("arguments"))
+        elif kind == "function_call_output":
+            name, arguments = calls.get(str(item.get("call_id")), (None, None))
+            output = item.get("output")
+            turn = _Turn("tool", output if isinstance(output, str) else "", name, arguments)
+        elif kind == "message" and item.get("role") in ("system", "user"):
+            text = item_text(dict(item))
+            if text is None and heard is not None:
+                text = heard.get(str(item.get("id")))
+            turn = _Turn(str(item.get("role")), text)
+    return turn
+
+
+def _directives(context: Context, turn: _Turn) -> list[str]:
     # The closest instruction wins: per-response ones, then the latest system item.
-    directives = [additional_instructions, response_instructions]
-    if latest_role == "system":
-        directives.append(latest_text)
-    if latest_role is None:
-        directives.append(session_instructions)
-    present = [text for text in directives if text]
+    directives = [context.additional_instructions, context.response_instructions]
+    if turn.role == "system":
+        directives.append(turn.text)
+    if turn.role is None:
+        directives.append(context.session_instructions)
+    return [text for text in directives if text]
+
+
+def _speak(context: Context, turn: _Turn, present: list[str]) -> str:
     for text in present:
         said = _SAY.search(text)
         if said:
             return next(group for group in said.groups() if group)
-    name = _find_name([*present, session_instructions or ""])
-    if latest_role == "user" and not any(_GREET.search(text) for text in present):
-        if latest_text is None:
+    name = _find_name([*present, context.session_instructions or ""])
+    if turn.role == "user" and not any(_GREET.search(text) for text in present):
+        if turn.text is None:
             return "I heard you. Could you tell me a little more?"
-        echo = latest_text if len(latest_text) <= _MAX_ECHO_CHARS else latest_text[:197] + "..."
+        echo = turn.text if len(turn.text) <= _MAX_ECHO_CHARS else turn.text[:197] + "..."
         return f'You said: "{echo}". How can I help with that?'
     if any(_WELCOME_BACK.search(text) for text in present):
         return f"Welcome back{', ' + name if name else ''}! How can I help you today?"
     # An empty conversation is the opening turn: a model greets there.
-    if latest_role is None or any(_GREET.search(text) for text in present):
+    if turn.role is None or any(_GREET.search(text) for text in present):
         hello = f"Hello {name}!" if name else "Hello!"
         return f"{hello} I'm your assistant. How can I help you today?"
     return "Understood. How can I help you today?"

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from .connection import EmulatedConnection
 from .faults import Faults
+from .hearing import Transcriber
 from .session_config import DEFAULT_API_VERSION, parse_api_version
 from .speech import SpeechCache
 from .voice import VOICES, VoiceName, VoiceUnavailableError, espeak_available
@@ -53,6 +54,18 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _header_bytes(value: str) -> bytes:
+    """A header value as the bytes the client sent.
+
+    aiohttp keeps bytes that are not UTF-8 as surrogate escapes; a plain ``encode()`` would
+    raise on them (a 500) where a wrong credential must simply be a 401.
+    """
+    try:
+        return value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that is not an escaped byte
+        return value.encode("utf-8", "surrogatepass")
+
+
 class Emulator:
     """A local Voice Live service for tests, demos and benchmarks.
 
@@ -73,6 +86,8 @@ class Emulator:
         max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
         allow_remote: bool = False,
         record: bool = True,
+        transcriber: Transcriber | None = None,
+        phrases: Iterable[str] = (),
     ) -> None:
         if not allow_remote and not _is_loopback(host):
             raise ValueError(
@@ -87,6 +102,11 @@ class Emulator:
             raise ValueError("max_frame_bytes must be at least 1024")
         if api_key is not None and not api_key:
             raise ValueError("api_key must not be empty (omit it to get a random one)")
+        if transcriber is not None and not callable(transcriber):
+            raise ValueError("transcriber must be a callable (pcm16: bytes, sample_rate) -> str")
+        phrases = tuple(phrases)
+        if not all(isinstance(phrase, str) and phrase.strip() for phrase in phrases):
+            raise ValueError("phrases must be non-empty strings")
         self.host = host
         self.port = port
         self.faults = faults if faults is not None else Faults()
@@ -94,6 +114,10 @@ class Emulator:
         self.voice: VoiceName = voice
         self.max_frame_bytes = max_frame_bytes
         self.record = record
+        self.transcriber = transcriber
+        """Called as ``transcriber(pcm16, sample_rate)`` for each committed user item."""
+        self.phrases = phrases
+        """Texts synthesized at start, so that their speech is recognized (see docs)."""
         self._api_key = api_key or secrets.token_urlsafe(24)
         self._bearer_tokens = frozenset(bearer_tokens)
         self._state = EmulatorState.NEW
@@ -151,6 +175,8 @@ class Emulator:
                 "voice='espeak' needs the espeakng-loader package: "
                 "pip install 'voicelive-proactive[speech]'"
             )
+        if self.phrases:
+            await self._speech.learn(self.phrases)
         app = web.Application()
         app.router.add_get(PATH, self._handle)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
@@ -279,13 +305,14 @@ class Emulator:
     def _authorized(self, headers: Mapping[str, str]) -> bool:
         key = headers.get("api-key")
         if key is not None:
-            return secrets.compare_digest(key.encode(), self._api_key.encode())
+            return secrets.compare_digest(_header_bytes(key), self._api_key.encode())
         scheme, _, token = (headers.get("Authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             return False
         # Compare against every token, so timing says nothing about which one was close.
+        presented = _header_bytes(token)
         matches = [
-            secrets.compare_digest(token.encode(), known.encode()) for known in self._bearer_tokens
+            secrets.compare_digest(presented, known.encode()) for known in self._bearer_tokens
         ]
         return any(matches)
 
@@ -346,6 +373,7 @@ class Emulator:
             speech=self._speech,
             record=self.record,
             notify=self._notify,
+            transcriber=self.transcriber,
         )
         if self.record:
             self._connections.append(connection)

@@ -10,10 +10,18 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from .voice import SAMPLE_RATE, VoiceName, synthesize
+from voicelive_proactive.audio.formats import (
+    PCM16_24K,
+    AudioFormat,
+    encode_from_pcm16,
+    resample_pcm16,
+)
+
+from .voice import MAX_TEXT_CHARS, VoiceName, synthesize
 
 __all__ = ["CHUNK_MS", "Speech", "SpeechCache", "build_speech"]
 
@@ -23,58 +31,77 @@ CHUNK_MS: Final = 100
 
 @dataclass(frozen=True, slots=True)
 class Speech:
-    """One text's audio, cut into equal base64 chunks of ``chunk_ms`` each."""
+    """One text's audio in one format, cut into equal base64 chunks of ``chunk_ms`` each."""
 
     text: str
     chunks: tuple[str, ...]
     chunk_ms: int = CHUNK_MS
+    format: AudioFormat = PCM16_24K
 
     @property
     def duration_ms(self) -> int:
         return len(self.chunks) * self.chunk_ms
 
 
-def build_speech(text: str, voice: VoiceName = "auto", chunk_ms: int = CHUNK_MS) -> Speech:
-    """Synthesize and chunk; the tail is padded with silence to a whole chunk."""
-    pcm = synthesize(text, voice)
-    size = SAMPLE_RATE * 2 * chunk_ms // 1000
-    pcm += bytes(-len(pcm) % size)
+def build_speech(
+    text: str, voice: VoiceName = "auto", chunk_ms: int = CHUNK_MS, fmt: AudioFormat = PCM16_24K
+) -> Speech:
+    """Synthesize, convert to ``fmt`` and chunk; the tail is padded with silence.
+
+    Every chunk holds exactly ``chunk_ms`` of audio, whatever the format (100 ms is 4,800
+    bytes of pcm16 and 800 bytes of g711).
+    """
+    samples = fmt.sample_rate * chunk_ms // 1000
+    pcm = resample_pcm16(synthesize(text, voice), PCM16_24K.sample_rate, fmt.sample_rate)
+    pcm += bytes(-len(pcm) % (samples * 2))  # pad in PCM: silence in every encoding
+    data = encode_from_pcm16(pcm, fmt)
+    size = samples * fmt.bytes_per_sample
     chunks = tuple(
-        base64.b64encode(pcm[start : start + size]).decode("ascii")
-        for start in range(0, len(pcm), size)
+        base64.b64encode(data[start : start + size]).decode("ascii")
+        for start in range(0, len(data), size)
     )
-    return Speech(text, chunks, chunk_ms)
+    return Speech(text, chunks, chunk_ms, fmt)
 
 
 class SpeechCache:
-    """Bounded LRU of :class:`Speech` by text, with one synthesis in flight per text."""
+    """Bounded LRU of :class:`Speech` by (text, format), one synthesis in flight for each."""
 
     def __init__(self, voice: VoiceName = "auto", capacity: int = 128) -> None:
         self._voice: VoiceName = voice
         self._capacity = capacity
-        self._done: OrderedDict[str, Speech] = OrderedDict()
-        self._pending: dict[str, asyncio.Task[Speech]] = {}
+        self._done: OrderedDict[tuple[str, AudioFormat], Speech] = OrderedDict()
+        self._pending: dict[tuple[str, AudioFormat], asyncio.Task[Speech]] = {}
 
-    async def get(self, text: str) -> Speech:
-        speech = self._done.get(text)
+    async def get(self, text: str, fmt: AudioFormat = PCM16_24K) -> Speech:
+        key = (text, fmt)
+        speech = self._done.get(key)
         if speech is not None:
-            self._done.move_to_end(text)
+            self._done.move_to_end(key)
             return speech
-        task = self._pending.get(text)
+        task = self._pending.get(key)
         if task is None:
-            task = asyncio.ensure_future(asyncio.to_thread(build_speech, text, self._voice))
-            self._pending[text] = task
-            task.add_done_callback(lambda done: self._settle(text, done))
+            task = asyncio.ensure_future(
+                asyncio.to_thread(build_speech, text, self._voice, CHUNK_MS, fmt)
+            )
+            self._pending[key] = task
+            task.add_done_callback(lambda done: self._settle(key, done))
         # shield: one cancelled waiter (a barge-in) must not cancel everybody's synthesis.
         return await asyncio.shield(task)
 
-    def _settle(self, text: str, task: asyncio.Task[Speech]) -> None:
-        self._pending.pop(text, None)
+    def _settle(self, key: tuple[str, AudioFormat], task: asyncio.Task[Speech]) -> None:
+        self._pending.pop(key, None)
         if task.cancelled() or task.exception() is not None:
             return
-        self._done[text] = task.result()
+        self._done[key] = task.result()
         while len(self._done) > self._capacity:
             self._done.popitem(last=False)
+
+    async def learn(self, phrases: Iterable[str]) -> None:
+        """Synthesize ``phrases`` (off the loop) so that their speech is recognized later."""
+        voice = self._voice
+        for phrase in phrases:
+            if phrase.strip() and len(phrase) <= MAX_TEXT_CHARS:
+                await asyncio.to_thread(synthesize, phrase, voice)
 
     async def aclose(self) -> None:
         """Wait for syntheses in flight (threads cannot be cancelled; they are short)."""

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from .faults import Faults
 from .server import DEFAULT_PACE, Emulator
@@ -31,6 +31,7 @@ async def serve(
     faults: Faults | None = None,
     stop: asyncio.Event | None = None,
     on_ready: Callable[[Emulator], None] = announce,
+    phrases: Iterable[str] = (),
 ) -> None:
     """Serve until SIGINT/SIGTERM (or until ``stop`` is set), then shut down cleanly.
 
@@ -53,6 +54,7 @@ async def serve(
         voice=voice,
         faults=faults,
         record=False,
+        phrases=phrases,
     )
     try:
         async with emulator:

@@ -1,5 +1,6 @@
 """An energy voice-activity detector that follows a session's ``turn_detection``.
 
+The level of a 20 ms frame is its RMS around the frame's mean (a constant offset is silence).
 Threshold mapping: ``threshold`` (0..1) picks a frame RMS level on a log scale,
 ``level_dbfs = -60 + 50 * threshold``, i.e. RMS ``32768 * 10 ** (level_dbfs / 20)``.
 The default 0.5 is -35 dBFS (RMS ~583 in int16 units): ordinary speech (-30..-15 dBFS)
@@ -45,6 +46,8 @@ class VadConfig:
     prefix_padding_ms: int = 300
     silence_duration_ms: int = 500
     sample_rate: int = 24_000
+    min_speech_ms: int = MIN_SPEECH_MS
+    """``speech_duration_ms``: voiced audio needed before speech counts as started."""
 
     @classmethod
     def from_turn_detection(
@@ -64,6 +67,7 @@ class VadConfig:
             prefix_padding_ms=int(pick("prefix_padding_ms", defaults.prefix_padding_ms)),
             silence_duration_ms=int(pick("silence_duration_ms", defaults.silence_duration_ms)),
             sample_rate=sample_rate,
+            min_speech_ms=int(pick("speech_duration_ms", defaults.min_speech_ms)),
         )
 
 
@@ -124,11 +128,14 @@ class EnergyVad:
             return []
         samples = np.frombuffer(data, dtype="<i2", count=frames * frame_samples)
         blocks = samples.astype(np.float32).reshape(frames, frame_samples)
+        # A constant offset is not sound (microphones are AC-coupled): measure the frame's
+        # swing around its mean, so DC, e.g. PCM zeros sent as g711, reads as silence.
+        blocks -= blocks.mean(axis=1, keepdims=True)
         voiced = np.sqrt(np.mean(blocks * blocks, axis=1)) >= threshold_to_rms(
             self._config.threshold
         )
         events: list[VadEvent] = []
-        start_frames = -(-MIN_SPEECH_MS // FRAME_MS)
+        start_frames = max(1, -(-self._config.min_speech_ms // FRAME_MS))
         stop_frames = max(1, -(-self._config.silence_duration_ms // FRAME_MS))
         for is_voiced in voiced.tolist():
             if is_voiced != self._in_speech:

@@ -18,6 +18,8 @@ from typing import Any, Final, Literal
 import numpy as np
 import numpy.typing as npt
 
+from .hearing import REGISTRY
+
 __all__ = [
     "MAX_TEXT_CHARS",
     "SAMPLE_RATE",
@@ -227,4 +229,7 @@ def synthesize(text: str, voice: VoiceName = "auto") -> bytes:
         raise ValueError("cannot synthesize empty or whitespace-only text")
     if len(text) > MAX_TEXT_CHARS:
         raise ValueError(f"text is longer than {MAX_TEXT_CHARS} characters")
-    return _synthesize(text, voice)
+    pcm = _synthesize(text, voice)
+    # What the emulator has said, it can recognize when a client plays it back.
+    REGISTRY.add(text, pcm, SAMPLE_RATE, voice)
+    return pcm
