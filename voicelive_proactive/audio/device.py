@@ -55,9 +55,11 @@ Latency: TypeAlias = float | Literal["low", "high"]
 # callbacks (200 a second at 5 ms, a few microseconds each, each taking the GIL).
 DEFAULT_PLAYBACK_BLOCK_MS = 5
 
-# The playout clock (PlaybackBuffer._note_timing): callbacks are grouped in buckets of this
-# many seconds, and the estimate is the max over the current and the previous bucket.
-_ORIGIN_BUCKET = 2.0
+# The playout clock (PlaybackBuffer._note_timing) sinks by this much a second: more than a
+# sound card's crystal drifts (tens of ppm), so it follows a fast one.
+_CLOCK_DRIFT = 100e-6
+# ...and never stays more than this many seconds above what the latest callback implies.
+_UNREPORTED_DELAY = 0.2
 # A DAC time further ahead than this is not believed (some host APIs report garbage).
 _MAX_REPORTED_LEAD = 2.0
 # How soon to ask again when a prediction has passed but the audio is not on the stream yet.
@@ -195,10 +197,9 @@ class PlaybackBuffer:
         self._stream_pos = 0  # bytes handed to the device, silence included
         self._audio_end = 0  # stream position just after the last audio byte handed over
         self._marks: deque[PlayoutMark] = deque()
-        # When stream position 0 is heard (monotonic), as the latest max of what each
-        # callback implies, over a window of two buckets so it follows the clock's drift.
-        self._origin = self._origin_prev = -math.inf
-        self._bucket_end = 0.0
+        # When stream position 0 is heard (monotonic), from what each callback implies.
+        self._origin = -math.inf
+        self._origin_at = 0.0
 
     @property
     def generation(self) -> int:
@@ -376,18 +377,18 @@ class PlaybackBuffer:
                 lead = reported
         origin = now + lead - self._stream_pos / self.bytes_per_second
         # Each callback gives a lower bound of the true origin (audio cannot be heard before
-        # it was written), so take the max, per bucket: a clock running fast moves the true
-        # origin down, and a late callback's outlier ages out.
-        if now >= self._bucket_end:
-            self._origin_prev, self._origin = self._origin, origin
-            self._bucket_end = now + _ORIGIN_BUCKET
-        elif origin > self._origin:
-            self._origin = origin
+        # it is written), so keep the max; let it sink as slowly as a sound card's clock may
+        # run fast against ours, so it follows that drift and forgets a late callback.
+        # But no pipeline hides more than _UNREPORTED_DELAY beyond what it reports: past that
+        # the device plays faster than its rate says (a test device, say), so trust the latest.
+        sunk = self._origin - _CLOCK_DRIFT * (now - self._origin_at)
+        self._origin = min(max(origin, sunk), origin + _UNREPORTED_DELAY)
+        self._origin_at = now
 
     def heard_at(self, position: int) -> float | None:
         """When (``time.monotonic()``) stream byte ``position`` is heard; ``None`` before
         the first callback."""
-        origin = max(self._origin, self._origin_prev)
+        origin = self._origin
         if origin == -math.inf:
             return None
         return origin + position / self.bytes_per_second
@@ -410,31 +411,48 @@ class _CaptureForwarder:
     """The ``sounddevice.InputStream`` callback: copy the block, hand it on, never raise.
 
     With a :attr:`converter` the block is first converted to the negotiated input format
-    (a few microseconds of libsoxr for a 20 ms block); it may be swapped at any time.
+    (a few microseconds of libsoxr for a 20 ms block) and cut into frames of the same
+    duration as the device's blocks; the converter may be swapped at any time.
     """
 
-    def __init__(self, on_frame: FrameCallback, converter: InputConverter | None = None) -> None:
+    def __init__(
+        self, on_frame: FrameCallback, converter: InputConverter | None = None, block_ms: int = 20
+    ) -> None:
         self.on_frame = on_frame
         self.converter = converter
+        self.block_ms = block_ms
         self.frames = 0
         self.errors = 0
+        self._pending = bytearray()  # converted audio not yet a whole frame
+        self._pending_format: AudioFormat | None = None
 
     def __call__(self, indata: Any, frames: int, time: Any, status: Any) -> None:
         try:
             block = bytes(indata)  # a copy: PortAudio reuses indata's memory
             converter = self.converter
-            if converter is not None:
-                block = converter.convert(block)
-                if not block:  # the resampler is still filling up
-                    return
-            self.frames += 1
-            self.on_frame(block)
+            if converter is None:
+                self._deliver(block)
+                return
+            fmt = converter.target
+            if fmt != self._pending_format:  # the format changed: start afresh
+                self._pending.clear()
+                self._pending_format = fmt
+            self._pending += converter.convert(block)
+            size = fmt.bytes_for_ms(self.block_ms)
+            while len(self._pending) >= size:
+                frame = bytes(self._pending[:size])
+                del self._pending[:size]
+                self._deliver(frame)
         except Exception:  # a failing consumer must not stop the microphone
             self.errors += 1
             if self.errors == 1:
                 logger.warning(
                     "microphone callback failed; further failures are counted only", exc_info=True
                 )
+
+    def _deliver(self, frame: bytes) -> None:
+        self.frames += 1
+        self.on_frame(frame)
 
 
 class SounddeviceAudioIO:
@@ -485,6 +503,7 @@ class SounddeviceAudioIO:
         self._sd = _load_sounddevice()
         self._device = device
         self._capture_device = capture_device
+        self._block_ms = block_ms
         self._block_frames = SAMPLE_RATE * block_ms // 1000
         self._playback_block_ms = playback_block_ms
         self._output_block_frames = SAMPLE_RATE * playback_block_ms // 1000
@@ -550,15 +569,18 @@ class SounddeviceAudioIO:
                 raise AudioUnavailableError("this SounddeviceAudioIO is closed; create a new one")
             if self._output is not None:
                 return
-            stream = self._start_stream(
+            self._output = self._start_stream(
                 "output",
                 self._device,
                 self._sd.OutputStream,
                 self._buffer.callback,
                 self._output_block_frames,
+                before_start=self._set_latency_floor,
             )
-            self._buffer.latency_floor = float(stream.latency) + self._playback_block_ms / 1000
-            self._output = stream
+
+    def _set_latency_floor(self, stream: Any) -> None:
+        # Before the first callback: it anchors the playout clock at the stream's start.
+        self._buffer.latency_floor = float(stream.latency) + self._playback_block_ms / 1000
 
     def queue_audio(self, pcm: bytes, *, generation: int | None = None) -> None:
         """Queue audio in :attr:`output_format` for playback and return at once.
@@ -733,7 +755,8 @@ class SounddeviceAudioIO:
                 logger.info("SounddeviceAudioIO(capture=False): not capturing the microphone")
                 return
             with self._convert_lock:
-                forwarder = _CaptureForwarder(on_frame, _input_converter(self._input_format))
+                converter = _input_converter(self._input_format)
+                forwarder = _CaptureForwarder(on_frame, converter, self._block_ms)
                 self._forwarder = forwarder
             self._input = self._start_stream(
                 "input", self._capture_device, self._sd.InputStream, forwarder, self._block_frames
@@ -801,7 +824,13 @@ class SounddeviceAudioIO:
         )
 
     def _start_stream(
-        self, kind: str, device: DeviceSpec, factory: Any, callback: Any, block_frames: int
+        self,
+        kind: str,
+        device: DeviceSpec,
+        factory: Any,
+        callback: Any,
+        block_frames: int,
+        before_start: Callable[[Any], None] | None = None,
     ) -> Any:
         stream = None
         try:
@@ -814,6 +843,8 @@ class SounddeviceAudioIO:
                 latency=self._latency,
                 callback=callback,
             )
+            if before_start is not None:
+                before_start(stream)
             stream.start()
         except (ValueError, self._sd.PortAudioError) as exc:
             if stream is not None:
