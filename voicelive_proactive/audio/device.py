@@ -64,8 +64,10 @@ _UNREPORTED_DELAY = 0.2
 _MAX_REPORTED_LEAD = 2.0
 # How soon to ask again when a prediction has passed but the audio is not on the stream yet.
 _RECHECK = 0.005
-# The resampler's tail is flushed when no chunk has come for this many seconds.
-_TAIL_IDLE = 0.06
+# The resampler's tail is flushed when no chunk has come for this many seconds and the
+# queue holds less than the margin.
+_TAIL_IDLE = 0.3
+_TAIL_MARGIN = 0.25  # more than a device pulls in one go (the ALSA file device: 85 ms)
 _monotonic = time.monotonic
 
 
@@ -608,6 +610,7 @@ class SounddeviceAudioIO:
                     self._notifier.add(self._flush_tail, self._tail_due)
         if self._output is None:
             self.open()  # after the write, so the stream's first block is this audio
+            self._last_chunk = _monotonic()  # opening a device can take a while
 
     def skip_pending_audio(self) -> int:
         """Drop all queued audio now and bump :attr:`generation`; return the bytes dropped.
@@ -651,12 +654,13 @@ class SounddeviceAudioIO:
             self._buffer.write(out, credit=credit)
 
     def _tail_due(self) -> tuple[float, bool]:
-        # The resampler holds the last ~16 ms of audio until more comes. Once no chunk has
-        # come for a while the response is over (or stalled): flush, so its end is not cut
-        # off even when nobody asks notify_when_played. Audio comes faster than real time,
-        # so this is long before the queue runs dry. Flushing mid-stream would splice the
-        # filter, which is why it waits for a pause rather than for the queue to run low.
-        return self._last_chunk + _TAIL_IDLE, True
+        # The resampler holds the last ~20-70 ms of audio until more comes. When no chunk
+        # has come for a while and the queue is about to run dry, the response is over (or
+        # stalled): flush, so its end plays even when nobody asks notify_when_played.
+        # Flushing mid-stream would splice the filter (a click), hence the long idle time;
+        # a session asks at the end of each response, which flushes at once.
+        left = self._buffer.pending_bytes / self._buffer.bytes_per_second
+        return max(self._last_chunk + _TAIL_IDLE, _monotonic() + left - _TAIL_MARGIN), True
 
     def _flush_tail(self) -> None:
         with self._convert_lock:

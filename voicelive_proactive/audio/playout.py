@@ -94,11 +94,11 @@ class PlayoutNotifier:
                     return
                 watches = list(self._watches)
                 self._poked = False
-            now = time.monotonic()
+            answers = [(watch, _ask(watch)) for watch in watches]
+            now = time.monotonic()  # after asking: an answer of "now" is due, not a spin
             ready: list[_Watch] = []
             wake = float("inf")
-            for watch in watches:
-                when, final = _ask(watch)
+            for watch, (when, final) in answers:
                 if final and when <= now:
                     ready.append(watch)
                 else:
