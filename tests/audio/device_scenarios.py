@@ -318,7 +318,7 @@ def scenario_playout(out: Path, params: dict[str, Any]) -> dict[str, Any]:
     ends = [*voiced[np.flatnonzero(np.diff(voiced) > 2400)], voiced[-1]]  # 100 ms of quiet
     heard = [listener.heard_at(2 * int(end) + 1) for end in ends]
     return {
-        "lateness_ms": [round((f - h) * 1000, 2) for f, h in zip(fired, heard)],
+        "lateness_ms": [round((f - h) * 1000, 2) for f, h in zip(fired, heard, strict=True)],
         "responses_heard": len(ends),
         "latency": latency,
     }

@@ -31,8 +31,13 @@ def without_silences(x: np.ndarray) -> np.ndarray:
 
 @pytest.mark.parametrize(
     ("name", "poll"),
-    [("g711_ulaw", False), ("g711_alaw", False), ("pcm16_8000hz", False)]
-    + [("pcm16_16000hz", False), ("g711_ulaw", True)],
+    [
+        ("g711_ulaw", False),
+        ("g711_alaw", False),
+        ("pcm16_8000hz", False),
+        ("pcm16_16000hz", False),
+        ("g711_ulaw", True),
+    ],
     ids=["ulaw", "alaw", "pcm16-8k", "pcm16-16k", "ulaw-unasked"],
 )
 def test_queued_audio_in_another_format_plays_as_the_right_24khz_pcm16(
@@ -95,8 +100,12 @@ def test_the_playout_notification_fires_as_the_last_sample_is_heard(
 
 @pytest.mark.parametrize(
     ("name", "rate", "size"),
-    [("g711_ulaw", None, 160), ("g711_alaw", None, 160), ("pcm16", 16_000, 640)]
-    + [("pcm16", 44_100, 1764)],
+    [
+        ("g711_ulaw", None, 160),
+        ("g711_alaw", None, 160),
+        ("pcm16", 16_000, 640),
+        ("pcm16", 44_100, 1764),
+    ],
 )
 def test_the_microphone_delivers_frames_in_the_input_format(
     alsa_device: AlsaFileDevice, name: str, rate: int | None, size: int

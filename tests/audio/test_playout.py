@@ -91,7 +91,7 @@ def test_callbacks_due_together_run_in_order_and_a_failure_spares_the_others(
         done.set()
 
     hold = threading.Event()
-    gate = (lambda: (time.monotonic(), hold.is_set()))  # noqa: E731
+    gate = lambda: (time.monotonic(), hold.is_set())  # noqa: E731
     notifier.add(lambda: order.append("first"), gate)
     notifier.add(broken, gate)
     notifier.add(last, gate)
