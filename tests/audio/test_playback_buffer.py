@@ -310,3 +310,10 @@ def test_capture_blocks_are_converted_and_cut_into_frames_of_the_input_format() 
     pcm = np.frombuffer(ulaw_to_pcm16(b"".join(got)), "<i2").astype(np.float64)
     peak = np.argmax(np.abs(np.fft.rfft(pcm))) * 8000 / pcm.size
     assert abs(peak - 300) < 5
+
+
+def test_the_sound_card_backend_declares_both_capabilities() -> None:
+    from voicelive_proactive.audio import FormatAware, PlayoutAware, SounddeviceAudioIO
+
+    assert issubclass(SounddeviceAudioIO, FormatAware)
+    assert issubclass(SounddeviceAudioIO, PlayoutAware)

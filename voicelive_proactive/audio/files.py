@@ -225,19 +225,23 @@ class _Framer:
             frames = self.end()  # what the previous format still held
             self._converter = InputConverter(SAMPLE_RATE, fmt)
         self._buffer += self._converter.convert(pcm)
-        size = fmt.bytes_for_ms(self._block_ms)
-        while len(self._buffer) >= size:
+        return frames + self._cut(whole=True)
+
+    def end(self) -> list[bytes]:
+        """The rest: the converter's tail, the last frame shorter."""
+        if self._converter is None:
+            return []
+        self._buffer += self._converter.flush()
+        return self._cut(whole=False)
+
+    def _cut(self, *, whole: bool) -> list[bytes]:
+        assert self._converter is not None
+        size = self._converter.target.bytes_for_ms(self._block_ms)
+        frames = []
+        while len(self._buffer) >= size or (self._buffer and not whole):
             frames.append(bytes(self._buffer[:size]))
             del self._buffer[:size]
         return frames
-
-    def end(self) -> list[bytes]:
-        """The rest: the converter's tail and a last, shorter frame."""
-        if self._converter is not None:
-            self._buffer += self._converter.flush()
-        rest = bytes(self._buffer)
-        self._buffer.clear()
-        return [rest] if rest else []
 
 
 class WavAudioIO:
@@ -447,7 +451,9 @@ class WavAudioIO:
         if not self._pending:
             return
         fmt = self._output_format
-        due = int((self._clock() - self._head_time) * fmt.sample_rate) * fmt.bytes_per_sample
+        # The epsilon keeps float noise (0.05 s * 8000 = 399.9999) from losing a sample.
+        due = int((self._clock() - self._head_time) * fmt.sample_rate + 1e-6)
+        due *= fmt.bytes_per_sample
         if due <= 0:
             return
         take = min(due, len(self._pending))
