@@ -125,3 +125,24 @@ def test_silence_is_the_format_s_own(name: str, byte: bytes) -> None:
     quiet = f.silence(fmt, 20)
     assert quiet == byte * fmt.bytes_for_ms(20)
     assert np.abs(samples(f.decode_to_pcm16(quiet, fmt))).max() <= 8
+
+
+def test_a_transcoder_passes_equal_formats_through_and_converts_the_rest() -> None:
+    from voicelive_proactive.audio.convert import Transcoder
+
+    same = Transcoder(f.PCM16_24K, f.PCM16_24K)
+    assert same.passthrough and same.convert(b"\x01\x02\x03") == b"\x01\x02\x03"
+
+    ulaw = f.AudioFormat.from_output("g711_ulaw")
+    wide = f.AudioFormat.from_input("pcm16", 16_000)
+    data = clip(ulaw, 500, seed=3)
+    to_wide = Transcoder(ulaw, wide)
+    out = b"".join(to_wide.convert(data[i : i + 160]) for i in range(0, len(data), 160))
+    out += to_wide.flush()
+    reference = f.resample_pcm16(f.ulaw_to_pcm16(data), 8_000, 16_000)
+    assert len(out) == len(reference)
+    assert np.abs(samples(out) - samples(reference)).max() <= 2
+
+    back = Transcoder(wide, ulaw)
+    narrowed = back.convert(reference) + back.flush()
+    assert len(narrowed) == len(data)

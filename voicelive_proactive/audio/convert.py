@@ -17,7 +17,7 @@ from voicelive_proactive.audio.formats import (
 )
 from voicelive_proactive.errors import ConfigurationError
 
-__all__ = ["InputConverter", "OutputConverter", "check_formats"]
+__all__ = ["InputConverter", "OutputConverter", "Transcoder", "check_formats"]
 
 
 def check_formats(output: object, input: object) -> tuple[AudioFormat, AudioFormat]:
@@ -133,3 +133,34 @@ class InputConverter:
     def flush(self) -> bytes:
         """The end of the stream: what the filter still holds, in ``target``."""
         return encode_from_pcm16(self._resampler.flush(), self.target)
+
+
+class Transcoder:
+    """Converts a stream from one format to another (g711 and PCM16 at any rate), chunk by
+    chunk; equal formats pass bytes through untouched. For bridges such as telephony."""
+
+    def __init__(self, source: AudioFormat, target: AudioFormat) -> None:
+        self.source = source
+        self.target = target
+        self._decoder = OutputConverter(source, target.sample_rate)
+
+    @property
+    def passthrough(self) -> bool:
+        """True when the formats are equal: bytes go through as they are."""
+        return self.source == self.target
+
+    def convert(self, data: bytes | bytearray | memoryview) -> bytes:
+        """The next chunk in ``target`` (may be short while the resampler fills)."""
+        if self.passthrough:
+            return bytes(data)
+        pcm, _ = self._decoder.convert(data)
+        return encode_from_pcm16(pcm, self.target)
+
+    def flush(self) -> bytes:
+        """The end of the stream so far: what the resampler still holds, in ``target``."""
+        pcm, _ = self._decoder.flush()
+        return encode_from_pcm16(pcm, self.target)
+
+    def reset(self) -> None:
+        """Forget what is held (barge-in)."""
+        self._decoder.reset()
