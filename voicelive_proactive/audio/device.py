@@ -56,8 +56,9 @@ Latency: TypeAlias = float | Literal["low", "high"]
 DEFAULT_PLAYBACK_BLOCK_MS = 5
 
 # The playout clock (PlaybackBuffer._note_timing) sinks by this much a second: more than a
-# sound card's crystal drifts (tens of ppm), so it follows a fast one.
-_CLOCK_DRIFT = 100e-6
+# sound card's crystal drifts (tens of ppm), so it follows a fast one and forgets an
+# outlier (10 ms in under a minute).
+_CLOCK_DRIFT = 200e-6
 # ...and never stays more than this many seconds above what the latest callback implies.
 _UNREPORTED_DELAY = 0.2
 # A DAC time further ahead than this is not believed (some host APIs report garbage).
@@ -202,6 +203,7 @@ class PlaybackBuffer:
         # When stream position 0 is heard (monotonic), from what each callback implies.
         self._origin = -math.inf
         self._origin_at = 0.0
+        self._skew = math.inf  # time.monotonic() minus PortAudio's currentTime
 
     @property
     def generation(self) -> int:
@@ -374,9 +376,17 @@ class PlaybackBuffer:
         now = _monotonic()
         lead = self.latency_floor
         if info is not None:
-            reported = info.outputBufferDacTime - info.currentTime
+            current = info.currentTime
+            reported = info.outputBufferDacTime - current
             if lead < reported < _MAX_REPORTED_LEAD:
                 lead = reported
+            if current > 0:
+                # PortAudio took currentTime before this callback waited for the GIL; map
+                # it to our clock by the smallest offset seen (the same clock on Linux).
+                skew = now - current
+                if skew < self._skew or skew > self._skew + 1.0:  # or another clock base
+                    self._skew = skew
+                now = current + self._skew
         origin = now + lead - self._stream_pos / self.bytes_per_second
         # Each callback gives a lower bound of the true origin (audio cannot be heard before
         # it is written), so keep the max; let it sink as slowly as a sound card's clock may

@@ -127,7 +127,13 @@ class MemoryAudioIO:
 
     def play_all(self) -> bytes:
         """Play all the pending audio; return the bytes played."""
-        return self.play(len(self._pending))
+        with self._lock:
+            chunk = bytes(self._pending)
+            self._pending.clear()
+            self._played += chunk
+            ready = self._consume(len(chunk))
+        _run(ready)
+        return chunk
 
     def notify_when_played(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once the audio queued so far is played or skipped.
