@@ -199,6 +199,148 @@ def scenario_errors(out: Path, params: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def scenario_play_format(out: Path, params: dict[str, Any]) -> dict[str, Any]:
+    """Queue audio in another output format in 50 ms chunks; the device plays 24 kHz."""
+    from voicelive_proactive.audio import PCM16_24K, AudioFormat, SounddeviceAudioIO
+
+    fmt = AudioFormat.from_output(params["format"])
+    clip = random.Random(5).randbytes(fmt.bytes_for_ms(params["seconds"] * 1000))
+    after = pcm(0.1, seed=6)  # what plays once the format is back to 24 kHz
+    listener = speaker(params["speed"], paused=True)
+    audio = SounddeviceAudioIO(capture=False)
+    audio.configure_formats(output=fmt, input=PCM16_24K)
+    chunk = fmt.bytes_for_ms(50)
+    for i in range(0, len(clip), chunk):
+        audio.queue_audio(clip[i : i + chunk])
+    listener.resume()
+    if params.get("poll"):  # nobody asks notify_when_played: the tail must come anyway
+        deadline = time.monotonic() + 20
+        while audio.played_bytes < len(clip) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        drained = audio.played_bytes == len(clip)
+    else:
+        drained = audio.wait_until_played(timeout=20)
+    result = {
+        "drained": drained,
+        "played_bytes": audio.played_bytes,
+        "pending_bytes": audio.pending_bytes,
+        "skipped_bytes": audio.skipped_bytes,
+        "output_format": str(audio.output_format),
+    }
+    audio.configure_formats(output=PCM16_24K, input=PCM16_24K)
+    audio.queue_audio(after)
+    result["drained_after"] = audio.wait_until_played(timeout=20)
+    result["played_after"] = audio.played_bytes
+    audio.close()
+    (out / "clip.raw").write_bytes(clip)
+    (out / "after.raw").write_bytes(after)
+    (out / "speaker.raw").write_bytes(listener.stop())
+    return result
+
+
+def scenario_skip_format(out: Path, params: dict[str, Any]) -> dict[str, Any]:
+    """Barge in on resampled audio: the counters stay in the queued format."""
+    from voicelive_proactive.audio import PCM16_24K, AudioFormat, SounddeviceAudioIO
+
+    fmt = AudioFormat.from_output(params["format"])
+    clip = random.Random(7).randbytes(fmt.bytes_for_ms(3000))
+    listener = speaker(1.0, paused=True)
+    audio = SounddeviceAudioIO(capture=False)
+    audio.configure_formats(output=fmt, input=PCM16_24K)
+    for i in range(0, len(clip), fmt.bytes_for_ms(50)):
+        audio.queue_audio(clip[i : i + fmt.bytes_for_ms(50)])
+    listener.resume()
+    time.sleep(0.3)
+    dropped = audio.skip_pending_audio()
+    played = audio.played_bytes
+    notified = audio.wait_until_played(timeout=20)  # the audio already on the device
+    result = {
+        "dropped": dropped,
+        "played_at_skip": played,
+        "notified": notified,
+        "played_bytes": audio.played_bytes,
+        "pending_bytes": audio.pending_bytes,
+        "skipped_bytes": audio.skipped_bytes,
+        "clip_bytes": len(clip),
+    }
+    audio.close()
+    (out / "speaker.raw").write_bytes(listener.stop())
+    return result
+
+
+def scenario_playout(out: Path, params: dict[str, Any]) -> dict[str, Any]:
+    """Responses queued faster than real time; when does notify_when_played fire?
+
+    Each response is queued in 50 ms chunks, as Voice Live sends them, and the notification
+    is asked right after the last chunk. Responses are separated by silence, so the end of
+    each one can be found in what the speaker heard, and the time it was heard compared
+    with the time the notification ran.
+    """
+    import threading
+
+    import numpy as np
+
+    from voicelive_proactive.audio import PCM16_24K, AudioFormat, SounddeviceAudioIO
+    from voicelive_proactive.audio.formats import encode_from_pcm16
+
+    fmt = AudioFormat.from_output(params.get("format", "pcm16"))
+    listener = speaker(1.0)
+    audio = SounddeviceAudioIO(capture=False, **params.get("options", {}))
+    if fmt != PCM16_24K:
+        audio.configure_formats(output=fmt, input=PCM16_24K)
+    fired: list[float] = []
+    for run in range(params["runs"]):
+        # Loud random samples at the format's rate: no stretch of silence inside a response.
+        rng = np.random.default_rng(run)
+        samples = rng.integers(2000, 20000, int(fmt.sample_rate * params["seconds"]))
+        samples *= rng.choice([-1, 1], samples.size)
+        clip = encode_from_pcm16(samples.astype("<i2").tobytes(), fmt)
+        chunk = fmt.bytes_for_ms(50)
+        for i in range(0, len(clip), chunk):
+            audio.queue_audio(clip[i : i + chunk])
+        done = threading.Event()
+        at: list[float] = []
+
+        def played(at: list[float] = at, done: threading.Event = done) -> None:
+            at.append(time.monotonic())
+            done.set()
+
+        audio.notify_when_played(played)
+        if not done.wait(20):
+            raise TimeoutError("notify_when_played never fired")
+        fired.append(at[0])
+        time.sleep(params.get("gap", 0.3))
+    latency = audio.output_latency
+    audio.close()
+    data = listener.stop()
+    samples = np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2")
+    voiced = np.flatnonzero(np.abs(samples.astype(np.int32)) > 200)
+    ends = [*voiced[np.flatnonzero(np.diff(voiced) > 2400)], voiced[-1]]  # 100 ms of quiet
+    heard = [listener.heard_at(2 * int(end) + 1) for end in ends]
+    return {
+        "lateness_ms": [round((f - h) * 1000, 2) for f, h in zip(fired, heard, strict=True)],
+        "responses_heard": len(ends),
+        "latency": latency,
+    }
+
+
+def scenario_capture_format(out: Path, params: dict[str, Any]) -> dict[str, Any]:
+    """The microphone delivers frames in the negotiated input format."""
+    from voicelive_proactive.audio import PCM16_24K, AudioFormat, SounddeviceAudioIO
+
+    fmt = AudioFormat.from_input(params["format"], params.get("rate"))
+    frames: list[bytes] = []
+    listener = speaker(50.0)
+    with SounddeviceAudioIO("default", capture_device="default") as audio:
+        audio.configure_formats(output=PCM16_24K, input=fmt)
+        audio.start_capture(frames.append)
+        deadline = time.monotonic() + 5
+        while len(frames) < 25 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    listener.stop()
+    return {"sizes": sorted({len(f) for f in frames[:25]}), "frames": len(frames)}
+
+
 def main() -> None:
     name, out = sys.argv[1], Path(sys.argv[2])
     params = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from voicelive_proactive.audio import AudioIO
-from voicelive_proactive.errors import AudioUnavailableError
+from voicelive_proactive.audio import PCM16_24K, AudioFormat, AudioIO, FormatAware, PlayoutAware
+from voicelive_proactive.errors import AudioUnavailableError, ConfigurationError
 from voicelive_proactive.testing import MemoryAudioIO
 
 A, B, C = b"\x01\x00" * 1200, b"\x02\x00" * 1200, b"\x03\x00" * 1200  # 50 ms each
@@ -127,3 +127,84 @@ def test_concurrent_queue_play_and_skip_keep_the_books_balanced() -> None:
     stop.set()
     thread.join()
     assert mem.played_bytes + mem.pending_bytes + mem.skipped_bytes == 2000 * len(chunk)
+
+
+# -- formats and playout -------------------------------------------------------------------
+
+ULAW = AudioFormat.from_output("g711_ulaw")
+
+
+def test_it_has_both_capabilities() -> None:
+    mem = MemoryAudioIO()
+    assert isinstance(mem, FormatAware) and isinstance(mem, PlayoutAware)
+
+
+def test_formats_keep_bytes_as_queued_and_time_follows_the_format() -> None:
+    mem = MemoryAudioIO()
+    mem.configure_formats(output=ULAW, input=ULAW)
+    assert mem.formats_configured == [(ULAW, ULAW)]
+    mem.queue_audio(b"\x11" * 800)  # 100 ms of µ-law
+    assert mem.play_ms(10) == b"\x11" * 80
+    assert mem.pending_bytes == 720 and mem.queued == b"\x11" * 800
+
+    frames: list[bytes] = []
+    mem.start_capture(frames.append)
+    assert mem.block_bytes == 160
+    assert mem.feed_silence(40) == 2 and frames == [b"\xff" * 160] * 2, "µ-law silence"
+    assert mem.feed(b"\x01" * 161) == 2, "one byte a sample: odd lengths are fine"
+    with pytest.raises(ConfigurationError):
+        mem.configure_formats(output=ULAW, input="pcm16")  # type: ignore[arg-type]
+
+
+def test_pcm16_input_at_16khz_still_needs_whole_samples() -> None:
+    mem = MemoryAudioIO()
+    mem.configure_formats(output=PCM16_24K, input=AudioFormat.from_input("pcm16", 16_000))
+    assert mem.block_bytes == 640
+    with pytest.raises(ValueError, match="even"):
+        mem.feed(b"\x00\x01\x02")
+
+
+def test_playout_is_reported_as_the_test_plays_the_audio() -> None:
+    mem = MemoryAudioIO()
+    mem.queue_audio(A)
+    played: list[str] = []
+    mem.notify_when_played(lambda: played.append("A"))
+    mem.queue_audio(B)  # queued after the request: not waited for
+    mem.notify_when_played(lambda: played.append("A+B"))
+    assert mem.notifications_pending == 2
+    mem.play(len(A) - 2)
+    assert played == [], "the agent is still being heard"
+    mem.play_ms(1)
+    assert played == ["A"]
+    mem.play_all()
+    assert played == ["A", "A+B"] and mem.notifications_pending == 0
+
+
+def test_playout_is_reported_on_skip_on_close_and_at_once_when_idle() -> None:
+    mem = MemoryAudioIO()
+    played: list[str] = []
+    mem.notify_when_played(lambda: played.append("idle"))
+    assert played == ["idle"]
+    mem.queue_audio(A)
+    mem.notify_when_played(lambda: played.append("skipped"))
+    mem.skip_pending_audio()
+    assert played == ["idle", "skipped"]
+    mem.queue_audio(B)
+    mem.notify_when_played(lambda: played.append("closed"))
+    mem.close()
+    assert played == ["idle", "skipped", "closed"]
+
+
+def test_a_failing_playout_callback_reaches_the_test_after_the_others_ran() -> None:
+    mem = MemoryAudioIO()
+    mem.queue_audio(A)
+    ran: list[str] = []
+
+    def broken() -> None:
+        raise RuntimeError("callback bug")
+
+    mem.notify_when_played(broken)
+    mem.notify_when_played(lambda: ran.append("second"))
+    with pytest.raises(RuntimeError, match="callback bug"):
+        mem.play_all()
+    assert ran == ["second"]

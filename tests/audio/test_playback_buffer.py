@@ -167,3 +167,167 @@ def test_written_audio_comes_out_unchanged_whatever_the_block_size(frames: int) 
     buffer.write(data)
     out = b"".join(play(buffer, frames) for _ in range(-(-30_000 // (2 * frames))))
     assert out[:30_000] == data and not any(out[30_000:])
+
+
+# -- credit: counting in the queued format -------------------------------------------------
+
+
+def test_credit_counts_played_audio_in_the_units_it_was_queued_in() -> None:
+    buffer = PlaybackBuffer()
+    buffer.write(bytes(1200), credit=200)  # e.g. 200 bytes of 8 kHz µ-law, as 24 kHz PCM16
+    buffer.write(bytes(600), credit=100)
+    play(buffer, 300)  # 600 bytes: half the first write
+    assert buffer.played_credit == pytest.approx(100)
+    play(buffer, 450)  # the rest of the first write and half the second
+    assert buffer.played_credit == pytest.approx(250)
+    buffer.write(b"", credit=40)  # a converter's tail that came out empty
+    play(buffer, 300)
+    assert buffer.played_credit == pytest.approx(340), "every credit is spent exactly"
+
+
+def test_clear_rounds_the_played_credit_to_whole_samples_of_the_queued_format() -> None:
+    buffer = PlaybackBuffer()
+    buffer.write(bytes(1200), credit=400)  # 200 samples of 16 kHz PCM16
+    play(buffer, 200)  # 400 bytes, a third of it: 133.3 queued bytes
+    buffer.clear(credit_quantum=2)
+    assert buffer.played_credit == 134
+    assert buffer.pending_bytes == 0
+
+
+def test_without_credit_the_bytes_count_themselves_even_with_odd_chunks() -> None:
+    buffer = PlaybackBuffer()
+    for chunk in (b"\x01", b"\x02\x03\x04", b"\x05\x06\x07", b"\x08"):
+        buffer.write(chunk)
+    play(buffer)
+    assert buffer.played_credit == buffer.played_bytes == 8
+
+
+# -- marks and the playout clock -----------------------------------------------------------
+
+
+class TimeInfo:
+    """What PortAudio hands the callback as ``time``."""
+
+    def __init__(self, current: float, dac: float) -> None:
+        self.currentTime = current
+        self.outputBufferDacTime = dac
+
+
+def test_a_mark_finds_where_its_last_byte_went_on_the_stream() -> None:
+    buffer = PlaybackBuffer()
+    play(buffer)  # 960 bytes of silence first: stream positions count everything
+    buffer.write(bytes(1500))
+    mark = buffer.mark_end()
+    assert mark.target == 1500 and mark.position is None
+    buffer.write(bytes(5000))  # queued later: does not move the mark
+    play(buffer)
+    assert mark.position is None
+    play(buffer)
+    assert mark.position == 960 + 1500
+
+
+def test_a_mark_with_nothing_queued_is_where_the_last_audio_ended() -> None:
+    buffer = PlaybackBuffer()
+    buffer.write(bytes(100))
+    play(buffer)
+    play(buffer)
+    mark = buffer.mark_end()
+    assert mark.position == 100
+
+
+def test_clear_resolves_marks_to_the_end_of_what_was_played() -> None:
+    buffer = PlaybackBuffer()
+    buffer.write(bytes(3000))
+    play(buffer)
+    mark = buffer.mark_end()
+    buffer.clear()
+    assert mark.position == 960, "the dropped audio is done once what played is heard"
+
+
+def test_the_clock_places_stream_bytes_at_the_dac(monkeypatch: pytest.MonkeyPatch) -> None:
+    import voicelive_proactive.audio.device as device
+
+    now = [1000.0]
+    monkeypatch.setattr(device, "_monotonic", lambda: now[0])
+    buffer = PlaybackBuffer()
+    buffer.latency_floor = 0.015
+    buffer.write(bytes(4800))
+    mark = buffer.mark_end()
+    assert buffer.heard_at(0) is None, "no callback yet: no clock"
+
+    buffer.callback(block(), FRAMES, TimeInfo(5.0, 5.0), 0)  # reports no delay: the floor
+    assert buffer.heard_at(0) == pytest.approx(1000.015)
+    when, final = buffer.due(mark)
+    assert not final and when == pytest.approx(1000.015 + 0.1), "predicted: 100 ms queued"
+
+    now[0] += 0.05
+    buffer.callback(block(), FRAMES, TimeInfo(6.0, 6.030), 0)  # the DAC is 30 ms ahead
+    assert buffer.heard_at(960) == pytest.approx(1000.08)
+    for _ in range(4):
+        buffer.callback(block(), FRAMES, None, 0)
+    when, final = buffer.due(mark)
+    assert final and mark.position == 4800
+    assert when == pytest.approx(1000.08 - 0.02 + 0.1)
+
+
+def test_the_clock_sinks_slowly_and_is_bounded_by_the_latest_callback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import voicelive_proactive.audio.device as device
+
+    now = [0.0]
+    monkeypatch.setattr(device, "_monotonic", lambda: now[0])
+    buffer = PlaybackBuffer()
+    buffer.callback(block(), FRAMES, None, 0)
+    for _ in range(100):  # 20 ms blocks every 19.9 ms: a device clock running fast
+        now[0] += 0.0199
+        buffer.callback(block(), FRAMES, None, 0)
+    origin = buffer.heard_at(0)
+    assert origin is not None and origin == pytest.approx(-200e-6 * 1.99), "200 ppm"
+
+    for _ in range(10):  # a device consuming 20 times faster than its rate says
+        now[0] += 0.02
+        buffer.callback(block(FRAMES * 20), FRAMES * 20, None, 0)
+    # The last callback wrote stream bytes from 9 x 19200 on at now: heard by now + 200 ms.
+    written_at = buffer.heard_at(9 * FRAMES * 20 * 2 + 960 * 101)
+    assert written_at == pytest.approx(now[0] + 0.2), "200 ms past the latest callback at most"
+
+
+def test_capture_blocks_are_converted_and_cut_into_frames_of_the_input_format() -> None:
+    from voicelive_proactive.audio.convert import InputConverter
+    from voicelive_proactive.audio.formats import AudioFormat, ulaw_to_pcm16
+
+    fmt = AudioFormat.from_input("g711_ulaw")
+    got: list[bytes] = []
+    forward = _CaptureForwarder(got.append, InputConverter(24_000, fmt), block_ms=20)
+    t = np.arange(24_000) / 24_000
+    tone = (np.sin(2 * np.pi * 300 * t) * 8000).astype(np.int16).reshape(-1, 1)
+    for i in range(0, 24_000, FRAMES):
+        forward(tone[i : i + FRAMES], FRAMES, None, 0)
+    assert {len(frame) for frame in got} == {160}, "20 ms of 8 kHz µ-law each"
+    assert 45 <= len(got) <= 50, "all of the second but what the filter still holds"
+    assert forward.frames == len(got) and forward.errors == 0
+    pcm = np.frombuffer(ulaw_to_pcm16(b"".join(got)), "<i2").astype(np.float64)
+    peak = np.argmax(np.abs(np.fft.rfft(pcm))) * 8000 / pcm.size
+    assert abs(peak - 300) < 5
+
+
+def test_the_sound_card_backend_declares_both_capabilities() -> None:
+    from voicelive_proactive.audio import FormatAware, PlayoutAware, SounddeviceAudioIO
+
+    assert issubclass(SounddeviceAudioIO, FormatAware)
+    assert issubclass(SounddeviceAudioIO, PlayoutAware)
+
+
+def test_a_callback_late_for_the_gil_is_timed_when_portaudio_called_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import voicelive_proactive.audio.device as device
+
+    now = [1000.0]
+    monkeypatch.setattr(device, "_monotonic", lambda: now[0])
+    buffer = PlaybackBuffer()
+    buffer.callback(block(), FRAMES, TimeInfo(5.0, 5.0), 0)
+    now[0] += 0.02 + 0.03  # PortAudio called 20 ms later; Python ran it 30 ms after that
+    buffer.callback(block(), FRAMES, TimeInfo(5.02, 5.02), 0)
+    assert buffer.heard_at(0) == pytest.approx(1000.0), "the late start does not count"

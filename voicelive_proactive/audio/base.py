@@ -31,9 +31,10 @@ FrameCallback = Callable[[bytes], None]
 class AudioIO(Protocol):
     """Plays the agent's audio and captures the user's microphone.
 
-    All audio is 24 kHz mono PCM16 (little-endian), the Voice Live ``pcm16`` format.
-    Implementations must be safe to call from the event loop's thread: none of these
-    methods may block for long, because the session calls them while handling events.
+    Audio is 24 kHz mono PCM16 (little-endian), the Voice Live ``pcm16`` format, unless the
+    backend is also :class:`FormatAware` and was told otherwise. Implementations must be
+    safe to call from the event loop's thread: none of these methods may block for long,
+    because the session calls them while handling events.
     """
 
     def start_capture(self, on_frame: FrameCallback) -> None:
@@ -67,13 +68,19 @@ class FormatAware(Protocol):
     The session calls :meth:`configure_formats` when ``session.updated`` reports formats that
     differ from the ones in use (24 kHz PCM16 both ways until then), before it queues audio
     in the new format. From then on ``queue_audio`` receives bytes in ``output``,
-    ``skip_pending_audio`` counts dropped bytes in ``output``, and ``on_frame`` must deliver
-    microphone bytes in ``input``. A backend without this capability gets the service's bytes
-    as they are, whatever the format.
+    ``skip_pending_audio`` counts dropped bytes in ``output`` (as queued, whatever the
+    backend plays internally), and ``on_frame`` must deliver microphone bytes in ``input``.
+    A backend without this capability gets the service's bytes as they are, whatever the
+    format.
     """
 
     def configure_formats(self, *, output: AudioFormat, input: AudioFormat) -> None:
-        """Play ``output`` and capture ``input`` from now on."""
+        """Play ``output`` and capture ``input`` from now on.
+
+        It may be called again with other formats; audio queued before keeps playing.
+        It must not block for long, and raises ``ConfigurationError`` for arguments that are
+        not :class:`~voicelive_proactive.audio.formats.AudioFormat`.
+        """
         ...
 
 
@@ -91,8 +98,11 @@ class PlayoutAware(Protocol):
         """Call ``callback`` once, from any thread, when all audio queued so far has played.
 
         "Played" means heard, or as close to it as the backend can tell (a sound card adds
-        its output latency), or dropped by :meth:`AudioIO.skip_pending_audio`. With nothing
-        pending, ``callback`` may run at once, even before this method returns. It must not
-        block; the session's callback only hands the news to its event loop.
+        its output latency), or dropped by :meth:`AudioIO.skip_pending_audio` or
+        ``close()``. Audio queued after this call does not delay it. With nothing pending,
+        ``callback`` may run at once, even before this method returns. Backends call it
+        from where they learn the news cheaply (never from inside a real-time audio
+        callback) and must survive it raising. The callback must not block; the session's
+        only hands the news to its event loop.
         """
         ...

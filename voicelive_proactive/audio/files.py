@@ -6,8 +6,10 @@ containers with no sound card.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import struct
 import threading
 import time
 import wave
@@ -15,11 +17,18 @@ from collections.abc import Callable
 from types import TracebackType
 
 from voicelive_proactive.audio.base import BYTES_PER_SAMPLE, SAMPLE_RATE, FrameCallback
+from voicelive_proactive.audio.convert import InputConverter, OutputConverter, check_formats
+from voicelive_proactive.audio.formats import PCM16_24K, AudioFormat
+from voicelive_proactive.audio.playout import PlayoutNotifier, run_callback
 from voicelive_proactive.errors import AudioUnavailableError, ConfigurationError
 
 __all__ = ["NullAudioIO", "WavAudioIO", "check_wav_format"]
 
 logger = logging.getLogger(__name__)
+
+# With an injected clock, a realtime WAV cannot sleep until its playhead is due: it looks
+# again this often (seconds) for pending notify_when_played callbacks.
+_FOREIGN_CLOCK_POLL = 0.05
 
 _CONVERT_HINT = (
     "Convert it with `ffmpeg -i in.wav -ar 24000 -ac 1 -c:a pcm_s16le out.wav` "
@@ -56,7 +65,8 @@ class NullAudioIO:
     """Discards the agent's audio, counting it, and has no microphone.
 
     Audio "plays" the instant it is queued, so :meth:`skip_pending_audio` always
-    returns 0, and :meth:`start_capture` never delivers a frame.
+    returns 0, :meth:`notify_when_played` calls back at once, and :meth:`start_capture`
+    never delivers a frame. Any format is accepted; bytes are counted as queued.
     """
 
     def __init__(self) -> None:
@@ -64,6 +74,20 @@ class NullAudioIO:
         self._played = 0
         self._generation = 0
         self._closed = False
+        self._output_format = PCM16_24K
+        self._input_format = PCM16_24K
+
+    def configure_formats(self, *, output: AudioFormat, input: AudioFormat) -> None:
+        """Count ``output`` bytes from now on (there is nothing to convert)."""
+        self._output_format, self._input_format = check_formats(output, input)
+
+    @property
+    def output_format(self) -> AudioFormat:
+        return self._output_format
+
+    @property
+    def input_format(self) -> AudioFormat:
+        return self._input_format
 
     def start_capture(self, on_frame: FrameCallback) -> None:
         """Do nothing: there is no microphone."""
@@ -80,6 +104,10 @@ class NullAudioIO:
         with self._lock:
             self._generation += 1
         return 0
+
+    def notify_when_played(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` now: everything queued has already "played"."""
+        run_callback(callback)
 
     def close(self) -> None:
         self._closed = True
@@ -109,31 +137,142 @@ class NullAudioIO:
         return f"NullAudioIO(played_bytes={self._played}, closed={self._closed})"
 
 
+_HEADER_BYTES = 44
+_MAX_DATA_BYTES = 0xFFFFFFFF - 36  # what a RIFF header can count
+
+
+def _wav_header(rate: int, data_bytes: int) -> bytes:
+    data_bytes = min(data_bytes, _MAX_DATA_BYTES)
+    return struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF",
+        36 + data_bytes,
+        b"WAVE",
+        b"fmt ",
+        16,  # the size of this PCM fmt chunk
+        1,  # PCM
+        1,  # mono
+        rate,
+        rate * BYTES_PER_SAMPLE,
+        BYTES_PER_SAMPLE,
+        8 * BYTES_PER_SAMPLE,
+        b"data",
+        data_bytes,
+    )
+
+
+class _WavWriter:
+    """A mono PCM16 WAV file whose header is right after every write.
+
+    Data goes out with ``os.write`` (no buffer in this process to lose) and the header is
+    then rewritten in place with one ``os.pwrite`` (no seek), so a process killed at any
+    moment leaves a valid file that counts every sample it holds (issue 8).
+    """
+
+    def __init__(self, path: str, rate: int) -> None:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+        self._fd = os.open(path, flags, 0o666)
+        self.rate = rate
+        self.data_bytes = 0
+        self._write_all(_wav_header(rate, 0))
+
+    def set_rate(self, rate: int) -> bool:
+        """Change the sample rate while no audio is written; ``False`` if it is too late."""
+        if self.data_bytes:
+            return rate == self.rate
+        self.rate = rate
+        self._update_header()
+        return True
+
+    def write(self, pcm: bytes) -> None:
+        if not pcm:
+            return
+        self._write_all(pcm)
+        self.data_bytes += len(pcm)
+        self._update_header()
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+    def _write_all(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view) :]
+
+    def _update_header(self) -> None:
+        header = _wav_header(self.rate, self.data_bytes)
+        if hasattr(os, "pwrite"):
+            os.pwrite(self._fd, header, 0)
+        else:  # Windows has no pwrite: seek there and back
+            end = os.lseek(self._fd, 0, os.SEEK_CUR)
+            os.lseek(self._fd, 0, os.SEEK_SET)
+            self._write_all(header)
+            os.lseek(self._fd, end, os.SEEK_SET)
+
+
+class _Framer:
+    """Converts 24 kHz PCM16 to an input format and cuts it into ``block_ms`` frames."""
+
+    def __init__(self, block_ms: int) -> None:
+        self._block_ms = block_ms
+        self._converter: InputConverter | None = None
+        self._buffer = bytearray()
+
+    def push(self, pcm: bytes, fmt: AudioFormat) -> list[bytes]:
+        """The whole frames ready after ``pcm`` (the format may change between pushes)."""
+        frames: list[bytes] = []
+        if self._converter is None or self._converter.target != fmt:
+            frames = self.end()  # what the previous format still held
+            self._converter = InputConverter(SAMPLE_RATE, fmt)
+        self._buffer += self._converter.convert(pcm)
+        return frames + self._cut(whole=True)
+
+    def end(self) -> list[bytes]:
+        """The rest: the converter's tail, the last frame shorter."""
+        if self._converter is None:
+            return []
+        self._buffer += self._converter.flush()
+        return self._cut(whole=False)
+
+    def _cut(self, *, whole: bool) -> list[bytes]:
+        assert self._converter is not None
+        size = self._converter.target.bytes_for_ms(self._block_ms)
+        frames = []
+        while len(self._buffer) >= size or (self._buffer and not whole):
+            frames.append(bytes(self._buffer[:size]))
+            del self._buffer[:size]
+        return frames
+
+
 class WavAudioIO:
     """Records the agent's audio to a WAV file and can play a WAV file as the microphone.
 
-    ``path`` receives what is played as 24 kHz mono 16-bit PCM (``None``: record nothing).
-    The header is completed by :meth:`close`.
+    ``path`` receives what is played as mono 16-bit PCM (``None``: record nothing), at
+    24 kHz or at the rate of the output format configured before the first audio
+    (:meth:`configure_formats`; g711 is decoded, 8 kHz). The header is kept valid as audio
+    is written, so the file is readable even if the process is killed.
 
     Playback model, which decides what barge-in drops:
 
     * ``realtime=False`` (default): the file "plays" instantly. Queued audio is written at
       once and :meth:`skip_pending_audio` drops nothing (returns 0), so the file holds
       every byte the agent sent.
-    * ``realtime=True``: the file plays like a sound card, at 24 kHz of ``clock`` time
-      from the moment audio is queued. :meth:`skip_pending_audio` drops whatever the
-      playhead has not reached and returns its size, so the file holds exactly what a
-      listener would have heard before the barge-in. :meth:`close` writes what is still
-      pending, as if playback had been allowed to finish (skip first to drop it).
+    * ``realtime=True``: the file plays like a sound card, at the output format's rate of
+      ``clock`` time from the moment audio is queued. :meth:`skip_pending_audio` drops
+      whatever the playhead has not reached and returns its size, so the file holds
+      exactly what a listener would have heard before the barge-in. :meth:`close` writes
+      what is still pending, as if playback had been allowed to finish (skip first to drop
+      it).
 
     Either way the file holds played audio back to back, without the silences between
-    responses, so it can be compared byte for byte with what was queued.
+    responses, so it can be compared byte for byte with what was queued. Byte counts are
+    in the queued (output) format.
 
     ``mic`` is a 24 kHz mono 16-bit WAV file (checked at construction) that
     :meth:`start_capture` feeds to ``on_frame`` from a background thread in ``block_ms``
-    blocks (the last one may be shorter), in real time when ``realtime=True``, else as fast
-    as the consumer takes them. Capture stops at the end of the file; give it trailing
-    silence if server-side VAD must notice the end of speech.
+    blocks of the input format (the last one may be shorter), in real time when
+    ``realtime=True``, else as fast as the consumer takes them. Capture stops at the end of
+    the file; give it trailing silence if server-side VAD must notice the end of speech.
     """
 
     def __init__(
@@ -150,6 +289,7 @@ class WavAudioIO:
         self._mic_path = None if mic is None else os.fspath(mic)
         self.mic_frames = 0 if self._mic_path is None else check_wav_format(self._mic_path)
         self._realtime = realtime
+        self._block_ms = block_ms
         self._block_frames = SAMPLE_RATE * block_ms // 1000
         self._clock = clock
         self._lock = threading.Lock()
@@ -165,19 +305,56 @@ class WavAudioIO:
         self._mic_thread: threading.Thread | None = None
         self._capture_errors = 0
         self._captured_frames = 0
+        self._output_format = PCM16_24K
+        self._input_format = PCM16_24K
+        self._converter = OutputConverter(PCM16_24K, SAMPLE_RATE)
+        self._notifier = PlayoutNotifier("vp-wav-playout")
+        self.write_errors = 0
+        """Writes to ``path`` that failed (the first is logged; recording stops there)."""
         self.path = None if path is None else os.fspath(path)
-        self._wav: wave.Wave_write | None = None
+        self._wav: _WavWriter | None = None
         if self.path is not None:
-            try:  # first on our own: a failing wave.open() leaves a broken object to collect
-                with open(self.path, "wb"):
-                    pass
+            try:
+                self._wav = _WavWriter(self.path, SAMPLE_RATE)
             except OSError as exc:
                 raise ConfigurationError(f"cannot write WAV file {self.path!r}: {exc}") from exc
-            wav = wave.open(self.path, "wb")  # noqa: SIM115 (open until close())
-            wav.setnchannels(1)
-            wav.setsampwidth(BYTES_PER_SAMPLE)
-            wav.setframerate(SAMPLE_RATE)
-            self._wav = wav
+
+    # -- formats --------------------------------------------------------------------------
+
+    def configure_formats(self, *, output: AudioFormat, input: AudioFormat) -> None:
+        """Take ``output`` from now on and feed the microphone in ``input``.
+
+        The file keeps one rate: the output format's if no audio was written yet, else the
+        one it has (later audio is resampled to it). In real time, audio still pending in
+        the previous format is written at once, as if it had finished playing.
+        """
+        output, input = check_formats(output, input)
+        with self._lock:
+            self._input_format = input
+            if output == self._output_format:
+                return
+            self._pending_to_file()
+            self._flush_converter()
+            rate = output.sample_rate
+            if self._wav is not None and not self._wav.set_rate(rate):
+                rate = self._wav.rate
+            self._output_format = output
+            self._converter = OutputConverter(output, rate)
+
+    @property
+    def output_format(self) -> AudioFormat:
+        """The format :meth:`queue_audio` expects."""
+        return self._output_format
+
+    @property
+    def input_format(self) -> AudioFormat:
+        """The format of the microphone frames."""
+        return self._input_format
+
+    @property
+    def file_rate(self) -> int:
+        """The sample rate of the recorded WAV file."""
+        return self._wav.rate if self._wav is not None else self._converter.rate
 
     # -- playback -------------------------------------------------------------------------
 
@@ -185,12 +362,12 @@ class WavAudioIO:
         """Play ``pcm`` (see the class docstring for when it reaches the file).
 
         Chunks stamped with a stale ``generation`` are dropped; after :meth:`close`, all
-        chunks are. An odd-length chunk's last byte waits for the next chunk.
+        chunks are. An odd-length PCM16 chunk's last byte waits for the next chunk.
         """
         with self._lock:
             if self._closed or (generation is not None and generation != self._generation):
                 return
-            if self._carry or len(pcm) & 1:
+            if self._output_format.encoding == "pcm16" and (self._carry or len(pcm) & 1):
                 data = self._carry + bytes(pcm)
                 cut = len(data) & ~1
                 self._carry, pcm = data[cut:], data[:cut]
@@ -211,7 +388,39 @@ class WavAudioIO:
             self._carry = b""
             self._generation += 1
             self._skipped += dropped
+            self._flush_converter()  # the filter's tail is audio that played
+        self._notifier.poke()
         return dropped
+
+    def notify_when_played(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the audio queued so far has played.
+
+        At once unless ``realtime=True``; then when the playhead passes the end of it (on
+        a notifier thread), or at once if a barge-in or :meth:`close` drops it first.
+        """
+        with self._lock:
+            self._flush_converter()
+            self._advance()
+            target = self._played + self._skipped + len(self._pending)
+            if self._closed or not self._pending:
+                target = -1
+        if target < 0:
+            run_callback(callback)
+        else:
+            self._notifier.add(callback, lambda: self._due(target))
+
+    def _due(self, target: int) -> tuple[float, bool]:
+        now = time.monotonic()
+        with self._lock:
+            self._advance()
+            left = target - self._played - self._skipped
+            if left <= 0 or self._closed:
+                return now, True
+            seconds = left / self._output_format.bytes_per_second
+            seconds -= self._clock() - self._head_time
+        if self._clock is not time.monotonic:  # another clock: look again soon
+            seconds = min(seconds, _FOREIGN_CLOCK_POLL)
+        return now + max(seconds, 0.0005), False
 
     @property
     def played_bytes(self) -> int:
@@ -241,18 +450,48 @@ class WavAudioIO:
         # Called with the lock held: "play" the pending bytes the clock has reached.
         if not self._pending:
             return
-        due = int((self._clock() - self._head_time) * SAMPLE_RATE) * BYTES_PER_SAMPLE
+        fmt = self._output_format
+        # The epsilon keeps float noise (0.05 s * 8000 = 399.9999) from losing a sample.
+        due = int((self._clock() - self._head_time) * fmt.sample_rate + 1e-6)
+        due *= fmt.bytes_per_sample
         if due <= 0:
             return
         take = min(due, len(self._pending))
         self._write(bytes(self._pending[:take]))
         del self._pending[:take]
-        self._head_time += take / (SAMPLE_RATE * BYTES_PER_SAMPLE)
+        self._head_time += take / fmt.bytes_per_second
 
-    def _write(self, pcm: bytes) -> None:
-        self._played += len(pcm)
+    def _pending_to_file(self) -> None:
+        # Called with the lock held: play out what is pending now.
+        pending = bytes(self._pending)
+        self._pending.clear()
+        self._carry = b""  # half a sample cannot be played
+        self._write(pending)
+
+    def _write(self, data: bytes) -> None:
+        # Called with the lock held: ``data`` (queued format) has played.
+        self._played += len(data)
         if self._wav is not None:
-            self._wav.writeframesraw(pcm)
+            pcm, _ = self._converter.convert(data)
+            self._record(pcm)
+
+    def _flush_converter(self) -> None:
+        if self._wav is not None:
+            pcm, _ = self._converter.flush()
+            self._record(pcm)
+
+    def _record(self, pcm: bytes) -> None:
+        wav = self._wav
+        if wav is None or not pcm:
+            return
+        try:
+            wav.write(pcm)
+        except OSError:  # a full disk must not break the caller's event loop
+            self.write_errors += 1
+            logger.exception("writing %r failed; recording stops here", self.path)
+            self._wav = None
+            with contextlib.suppress(OSError):
+                wav.close()
 
     # -- capture --------------------------------------------------------------------------
 
@@ -273,30 +512,37 @@ class WavAudioIO:
             self._mic_thread.start()
 
     def _feed_mic(self, path: str, on_frame: FrameCallback) -> None:
-        block_seconds = self._block_frames / SAMPLE_RATE
+        block_seconds = self._block_ms / 1000
+        start = time.monotonic()
+        index = 0  # frames delivered: each one is block_ms long, whatever the format
+
+        def deliver(frame: bytes) -> bool:
+            nonlocal index
+            index += 1
+            if self._realtime:  # a microphone hands a block over once it is recorded
+                delay = start + index * block_seconds - time.monotonic()
+                if delay > 0 and self._stop.wait(delay):
+                    return False
+            self._captured_frames += 1
+            try:
+                on_frame(frame)
+            except Exception:
+                self._capture_errors += 1
+                if self._capture_errors == 1:
+                    logger.warning(
+                        "microphone callback failed; further failures are counted only",
+                        exc_info=True,
+                    )
+            return not self._stop.is_set()
+
         try:
             with wave.open(path, "rb") as wav:
-                start = time.monotonic()
-                index = 0
+                framer = _Framer(self._block_ms)
                 while not self._stop.is_set():
                     block = wav.readframes(self._block_frames)
-                    if not block:
+                    frames = framer.push(block, self._input_format) if block else framer.end()
+                    if not all(deliver(frame) for frame in frames) or not block:
                         break
-                    index += 1
-                    if self._realtime:  # a microphone hands a block over once it is recorded
-                        delay = start + index * block_seconds - time.monotonic()
-                        if delay > 0 and self._stop.wait(delay):
-                            break
-                    self._captured_frames += 1
-                    try:
-                        on_frame(block)
-                    except Exception:
-                        self._capture_errors += 1
-                        if self._capture_errors == 1:
-                            logger.warning(
-                                "microphone callback failed; further failures are counted only",
-                                exc_info=True,
-                            )
         except (OSError, wave.Error, EOFError):  # the file changed since construction
             logger.exception("reading the microphone WAV file %r failed", path)
         finally:
@@ -333,7 +579,10 @@ class WavAudioIO:
         return self._closed
 
     def close(self) -> None:
-        """Stop the microphone, write what is pending and complete the WAV file."""
+        """Stop the microphone, write what is pending and close the WAV file.
+
+        Pending :meth:`notify_when_played` callbacks run now.
+        """
         self._stop.set()
         thread = self._mic_thread
         if thread is not None and thread is not threading.current_thread():
@@ -342,12 +591,11 @@ class WavAudioIO:
             if self._closed:
                 return
             self._closed = True
-            pending = bytes(self._pending)
-            self._pending.clear()
-            self._carry = b""  # half a sample cannot be played
-            self._write(pending)
+            self._pending_to_file()
+            self._flush_converter()
             if self._wav is not None:
                 self._wav.close()
+        self._notifier.close()
 
     def __enter__(self) -> WavAudioIO:
         return self

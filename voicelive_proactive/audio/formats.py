@@ -38,6 +38,7 @@ __all__ = [
     "pcm16_to_alaw",
     "pcm16_to_ulaw",
     "resample_pcm16",
+    "silence",
     "ulaw_to_pcm16",
 ]
 
@@ -280,8 +281,10 @@ def resample_pcm16(pcm: bytes | bytearray | memoryview, src_rate: int, dst_rate:
 class Resampler:
     """Resamples a PCM16 stream chunk by chunk, keeping the filter state between chunks.
 
-    Chunks may have any even length; the output of all chunks together equals (up to the
-    filter's delay, flushed by :meth:`flush`) resampling the whole stream at once.
+    Chunks may have any even length. The filter holds back its delay (about 16 ms) until
+    more input comes or :meth:`flush` pushes it out; the output of all chunks plus the flush
+    equals resampling the whole stream at once. After :meth:`flush` or :meth:`reset` the
+    resampler starts a new stream.
     """
 
     def __init__(self, src_rate: int, dst_rate: int) -> None:
@@ -293,13 +296,34 @@ class Resampler:
 
             self._stream = soxr.ResampleStream(src_rate, dst_rate, 1, dtype="int16", quality="HQ")
 
+    @property
+    def passthrough(self) -> bool:
+        """Whether the rates are equal, so chunks come back unchanged."""
+        return self._stream is None
+
     def process(self, pcm: bytes | bytearray | memoryview, *, last: bool = False) -> bytes:
-        """Resample the next chunk (``last=True`` flushes what the filter still holds)."""
+        """Resample the next chunk (``last=True`` also flushes, like :meth:`flush`)."""
         if self._stream is None:
             return bytes(pcm)
         out = self._stream.resample_chunk(_as_int16(pcm), last=last)
+        if last:
+            self._stream.clear()
         return np.asarray(out, dtype="<i2").tobytes()
 
     def flush(self) -> bytes:
-        """The samples the filter still holds; the stream is finished afterwards."""
+        """The samples the filter still holds; the next chunk starts a new stream."""
         return self.process(b"", last=True)
+
+    def reset(self) -> None:
+        """Drop what the filter holds (barge-in): the next chunk starts a new stream."""
+        if self._stream is not None:
+            self._stream.clear()
+
+
+#: The byte that encodes silence in each encoding.
+_SILENCE_BYTE: Final[Mapping[str, int]] = {"pcm16": 0x00, "g711_ulaw": 0xFF, "g711_alaw": 0xD5}
+
+
+def silence(fmt: AudioFormat, ms: float) -> bytes:
+    """``ms`` milliseconds of silence in ``fmt`` (µ-law and A-law silence is not zero bytes)."""
+    return bytes([_SILENCE_BYTE[fmt.encoding]]) * fmt.bytes_for_ms(ms)

@@ -44,16 +44,20 @@ BYTES_PER_SECOND = 48_000  # 24 kHz mono PCM16
 
 
 class PacedSpeaker:
-    """Reads the ``file`` device's FIFO at ``speed`` x real time, as a sound card's DAC would.
+    """Plays the ``file`` device's FIFO at ``speed`` x real time, as a sound card's DAC would.
 
     Make ``path`` with ``os.mkfifo`` and point :func:`asoundrc` at it. The pipe is shrunk to
     4 KiB, so PortAudio's writer blocks between reads and is paced like real hardware.
-    ``data`` is what the listener has heard so far. Linux only.
+    The clock starts when the first byte is in the FIFO; from then on byte ``n`` is due
+    ``n / (48000 * speed)`` seconds later and is read (heard) then, or as soon as it arrives
+    if the writer was late. ``data`` is what the listener has heard so far, and
+    :meth:`heard_at` says when each byte was heard. Linux only.
     """
 
     def __init__(
         self, path: str | os.PathLike[str], speed: float = 1.0, *, paused: bool = False
     ) -> None:
+        import array
         import fcntl
         import threading
 
@@ -61,6 +65,9 @@ class PacedSpeaker:
         self.data = bytearray()
         self.first_sample_at: float | None = None
         self._lock = threading.Lock()
+        # When each read happened and where it left the position: heard_at() bisects them.
+        self._read_times = array.array("d")
+        self._read_ends = array.array("q")
         self._fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # no writer needed yet
         fcntl.fcntl(self._fd, F_SETPIPE_SZ, 4096)  # the smallest pipe Linux allows
         self.pipe_bytes: int = fcntl.fcntl(self._fd, F_GETPIPE_SZ)
@@ -87,17 +94,21 @@ class PacedSpeaker:
             raise TimeoutError("the device wrote nothing")
         return self.first_sample_at
 
+    def heard_at(self, offset: int) -> float:
+        """When (``time.monotonic()``) the byte at ``offset`` of :attr:`data` was heard."""
+        import bisect
+
+        with self._lock:
+            if not 0 <= offset < len(self.data):
+                raise ValueError(f"byte {offset} has not been heard (heard {len(self.data)})")
+            index = bisect.bisect_right(self._read_ends, offset)
+            return self._read_times[index]
+
     def snapshot(self) -> tuple[int, int]:
         """``(heard, written)``: bytes read from the FIFO, and bytes written into it, now."""
-        import array
-        import fcntl
-        import termios
-
-        buf = array.array("i", [0])
         with self._lock:
-            fcntl.ioctl(self._fd, termios.FIONREAD, buf)
             heard = len(self.data)
-        return heard, heard + buf[0]
+            return heard, heard + self._available()
 
     def stop(self) -> bytes:
         """Stop reading, drain what the device still holds, and return everything heard."""
@@ -109,29 +120,43 @@ class PacedSpeaker:
         os.close(self._fd)
         return bytes(self.data)
 
+    def _available(self) -> int:
+        import array
+        import fcntl
+        import termios
+
+        buf = array.array("i", [0])
+        fcntl.ioctl(self._fd, termios.FIONREAD, buf)
+        return buf[0]
+
     def _read(self, n: int) -> int:
+        import time
+
         with self._lock:
             try:
                 chunk = os.read(self._fd, n)
             except BlockingIOError:  # a writer is there but has nothing for us yet
                 return 0
-            self.data += chunk
+            if chunk:
+                self.data += chunk
+                self._read_times.append(time.monotonic())
+                self._read_ends.append(len(self.data))
         return len(chunk)
 
     def _run(self) -> None:
         import time
 
         start: float | None = None
-        first = 0
         self._playing.wait()
         while not self._stop.is_set():
-            if start is None:  # the clock starts with the first sample
-                first = self._read(65536)
-                if first:
-                    start = self.first_sample_at = time.monotonic()
+            now = time.monotonic()
+            if start is None:  # the clock starts with the first byte, which plays at once
+                if self._available():
+                    start = self.first_sample_at = now
                     self._started.set()
+                    self._read(2)
             else:
-                due = first + int((time.monotonic() - start) * BYTES_PER_SECOND * self.speed)
+                due = int((now - start) * BYTES_PER_SECOND * self.speed) & ~1
                 if due > len(self.data):
                     self._read(min(due - len(self.data), 65536))
             time.sleep(0.0005)

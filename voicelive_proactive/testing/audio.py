@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from types import TracebackType
 
-from voicelive_proactive.audio.base import BYTES_PER_MS, FrameCallback
+from voicelive_proactive.audio.base import FrameCallback
+from voicelive_proactive.audio.convert import check_formats
+from voicelive_proactive.audio.formats import PCM16_24K, AudioFormat, silence
 from voicelive_proactive.errors import AudioUnavailableError
 
 __all__ = ["MemoryAudioIO"]
@@ -28,15 +31,32 @@ class MemoryAudioIO:
     Errors raised by ``on_frame`` propagate to the caller of :meth:`feed`, so they fail
     the test.
 
+    Formats: the bytes are kept exactly as queued, whatever the format. After
+    :meth:`configure_formats`, :meth:`play_ms` and the ``block_ms`` blocks of :meth:`feed`
+    follow the formats' byte rates, and :meth:`feed_silence` feeds the input format's
+    silence (``0xFF`` for µ-law). :attr:`formats_configured` lists each configuration.
+
+    Playout: :meth:`notify_when_played` callbacks run, on the thread that plays or skips,
+    as soon as everything queued before the request has been played or skipped, so a test
+    can hold the agent's audio "still playing" for as long as it likes.
+
     Like the real backends, :meth:`skip_pending_audio` bumps :attr:`generation`, and
     :meth:`queue_audio` drops a chunk stamped with an older one. After :meth:`close`,
-    queued audio is ignored. All methods are thread-safe.
+    queued audio is ignored (and pending notifications run). All methods are thread-safe.
     """
 
     def __init__(self, *, block_ms: int = 20) -> None:
         if isinstance(block_ms, bool) or not isinstance(block_ms, int) or block_ms <= 0:
             raise ValueError(f"block_ms must be a positive int, not {block_ms!r}")
-        self.block_bytes = block_ms * BYTES_PER_MS
+        self.block_ms = block_ms
+        self.output_format: AudioFormat = PCM16_24K
+        """The format of the queued audio (24 kHz PCM16 until :meth:`configure_formats`)."""
+        self.input_format: AudioFormat = PCM16_24K
+        """The format :meth:`feed` delivers."""
+        self.formats_configured: list[tuple[AudioFormat, AudioFormat]] = []
+        """``(output, input)`` of every :meth:`configure_formats` call, in order."""
+        self._waiters: list[tuple[int, Callable[[], None]]] = []  # (consumed target, callback)
+        self._consumed = 0  # bytes played or skipped, ever
         self._lock = threading.Lock()
         self._played = bytearray()
         self._pending = bytearray()
@@ -52,6 +72,18 @@ class MemoryAudioIO:
         """Bumped by every :meth:`skip_pending_audio`."""
         self.closed = False
         """Whether :meth:`close` was called."""
+
+    @property
+    def block_bytes(self) -> int:
+        """The size of a microphone block: ``block_ms`` of :attr:`input_format`."""
+        return self.input_format.bytes_for_ms(self.block_ms)
+
+    def configure_formats(self, *, output: AudioFormat, input: AudioFormat) -> None:
+        """Record the formats; queued bytes are still kept as they are."""
+        output, input = check_formats(output, input)
+        with self._lock:
+            self.output_format, self.input_format = output, input
+            self.formats_configured.append((output, input))
 
     # -- playback -------------------------------------------------------------------------
 
@@ -73,6 +105,8 @@ class MemoryAudioIO:
             self.skip_count += 1
             self.skipped_bytes += dropped
             self.generation += 1
+            ready = self._consume(dropped)
+        _run(ready)
         return dropped
 
     def play(self, n_bytes: int) -> bytes:
@@ -83,11 +117,13 @@ class MemoryAudioIO:
             chunk = bytes(self._pending[:n_bytes])
             del self._pending[:n_bytes]
             self._played += chunk
+            ready = self._consume(len(chunk))
+        _run(ready)
         return chunk
 
-    def play_ms(self, ms: int) -> bytes:
-        """Play up to ``ms`` milliseconds of the pending audio; return the bytes played."""
-        return self.play(ms * BYTES_PER_MS)
+    def play_ms(self, ms: float) -> bytes:
+        """Play up to ``ms`` milliseconds (of :attr:`output_format`); return the bytes played."""
+        return self.play(self.output_format.bytes_for_ms(ms))
 
     def play_all(self) -> bytes:
         """Play all the pending audio; return the bytes played."""
@@ -95,7 +131,35 @@ class MemoryAudioIO:
             chunk = bytes(self._pending)
             self._pending.clear()
             self._played += chunk
+            ready = self._consume(len(chunk))
+        _run(ready)
         return chunk
+
+    def notify_when_played(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the audio queued so far is played or skipped.
+
+        It runs at once if nothing is pending, else on the thread whose :meth:`play`,
+        :meth:`play_ms`, :meth:`play_all`, :meth:`skip_pending_audio` or :meth:`close`
+        gets there. An error it raises reaches that caller, so it fails the test.
+        """
+        with self._lock:
+            if self._pending and not self.closed:
+                self._waiters.append((self._consumed + len(self._pending), callback))
+                return
+        _run([callback])
+
+    @property
+    def notifications_pending(self) -> int:
+        """:meth:`notify_when_played` callbacks still waiting for audio to play."""
+        return len(self._waiters)
+
+    def _consume(self, n: int) -> list[Callable[[], None]]:
+        # Called with the lock held: n more bytes were played or skipped.
+        self._consumed += n
+        ready = [cb for target, cb in self._waiters if target <= self._consumed]
+        if ready:
+            self._waiters = [(t, cb) for t, cb in self._waiters if t > self._consumed]
+        return ready
 
     @property
     def queued(self) -> bytes:
@@ -143,10 +207,10 @@ class MemoryAudioIO:
     def feed(self, pcm: bytes) -> int:
         """Act as the microphone: deliver ``pcm`` in ``block_ms`` blocks; return the count.
 
-        Before :meth:`start_capture` the blocks are kept (and 0 is returned); after
-        :meth:`close` they are ignored.
+        ``pcm`` is in :attr:`input_format`. Before :meth:`start_capture` the blocks are kept
+        (and 0 is returned); after :meth:`close` they are ignored.
         """
-        if len(pcm) % 2:
+        if self.input_format.encoding == "pcm16" and len(pcm) % 2:
             raise ValueError(f"PCM16 has an even number of bytes, got {len(pcm)}")
         size = self.block_bytes
         blocks = [bytes(pcm[i : i + size]) for i in range(0, len(pcm), size)]
@@ -161,9 +225,9 @@ class MemoryAudioIO:
             on_frame(block)
         return len(blocks)
 
-    def feed_silence(self, ms: int) -> int:
-        """Feed ``ms`` milliseconds of silence; return the blocks delivered."""
-        return self.feed(bytes(ms * BYTES_PER_MS))
+    def feed_silence(self, ms: float) -> int:
+        """Feed ``ms`` milliseconds of :attr:`input_format` silence; return the blocks delivered."""
+        return self.feed(silence(self.input_format, ms))
 
     @property
     def capturing(self) -> bool:
@@ -173,10 +237,16 @@ class MemoryAudioIO:
     # -- lifecycle ------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Stop capture; queued audio is ignored from now on. Safe to call twice."""
+        """Stop capture; queued audio is ignored from now on. Safe to call twice.
+
+        Pending :meth:`notify_when_played` callbacks run now: their audio will never play.
+        """
         with self._lock:
             self.closed = True
             self._mic_backlog.clear()
+            ready = [cb for _, cb in self._waiters]
+            self._waiters.clear()
+        _run(ready)
 
     def __enter__(self) -> MemoryAudioIO:
         return self
@@ -194,3 +264,15 @@ class MemoryAudioIO:
             f"MemoryAudioIO(played={len(self._played)}B, pending={len(self._pending)}B, "
             f"skip_count={self.skip_count}, capturing={self.capturing}, closed={self.closed})"
         )
+
+
+def _run(callbacks: list[Callable[[], None]]) -> None:
+    # Run them all, then let the first error reach the test, like feed() does.
+    error: Exception | None = None
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception as exc:
+            error = error or exc
+    if error is not None:
+        raise error
