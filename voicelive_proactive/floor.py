@@ -346,10 +346,6 @@ class Floor:
         if self.request is request:
             self.request = None
 
-    def tool_output_sent(self) -> None:
-        """The app answered our function call (or gave up on it)."""
-        self.awaiting_tool = None
-
     # -- server events -----------------------------------------------------------------------
 
     def response_created(self, response_id: str, metadata: object) -> list[Fact]:

@@ -622,10 +622,9 @@ class ProactiveSession:
         if not isinstance(item, Mapping):
             raise _Malformed("response.output_item.added without an item")
         if item.get("type") == "function_call":
+            # Its arguments come with response.function_call_arguments.done.
             self._apply(
-                self._floor.function_call(
-                    response_id, item.get("call_id"), item.get("name"), item.get("arguments")
-                )
+                self._floor.function_call(response_id, item.get("call_id"), item.get("name"), None)
             )
         elif item.get("type") == "message":
             self._floor.message_started(response_id, item.get("id"))
@@ -721,8 +720,8 @@ class ProactiveSession:
     def _on_item_created(self, event: Any) -> bool:
         item = event.get("item")
         if isinstance(item, Mapping) and item.get("type") == "function_call_output":
-            # The app answered a tool call; its response.create should follow at once.
-            self._floor.tool_output_sent()
+            # The app answered a tool call; its response.create should follow at once (and,
+            # for a greeting awaiting its tool, that response is the greeting).
             self._cancel_reply_timer()
             self._reply_timer = self._timers.call_later(_REPLY_GRACE, self._reply_not_coming)
         return False
@@ -1204,7 +1203,6 @@ class ProactiveSession:
     def _reply_not_coming(self) -> None:
         self._reply_timer = None
         self._floor.reply_not_coming()
-        self._floor.tool_output_sent()
         self._tool_running = False
         self._spawn(self._pump())
 
