@@ -1,0 +1,179 @@
+"""One end-to-end run: sdist, test venv, assets, emulator, pytest; returns the raw results."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .assets import build_assets, install_assets, voice_engine
+from .emulator import EmulatorProcess, EmulatorSource, resolve_source
+from .sdist import download_sdist, extract_sdist, installed_sdk_version
+from .testenv import TestEnv, requirements
+
+__all__ = ["RunOptions", "RunOutput", "TestRecord", "execute"]
+
+HERE = Path(__file__).resolve().parent
+STUB_DIR = HERE / "stub"
+PLUGIN_DIR = HERE / "pytest_plugins"
+
+# The SDK's tests carry no pytest configuration of their own (upstream's lives at the root of
+# azure-sdk-for-python); this keeps the project's own pytest settings out of the run.
+_PYTEST_INI = """\
+[pytest]
+asyncio_default_fixture_loop_scope = function
+markers =
+    live_test_only: runs only against a live service
+    playback_test_only: runs only against recordings
+    flaky: retried by pytest-rerunfailures when it is installed
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    cache_dir: Path
+    emulator_src: Path | None = None
+    workers: int = 6
+    pace: float = 4.0
+    reruns: bool = False
+    select: str | None = None  # pytest -k expression
+    sdk_version: str | None = None
+    extra_pytest_args: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TestRecord:
+    """One test's final outcome, as the collector plugin saw it."""
+
+    __test__ = False
+
+    nodeid: str
+    outcome: str  # passed | failed | error | skipped | xfailed | xpassed
+    duration: float
+    longrepr: str
+    reruns: int = 0
+
+
+@dataclass
+class RunOutput:
+    sdk_version: str
+    source: EmulatorSource
+    voice: str
+    assets: list[str]
+    records: list[TestRecord]
+    seconds: float
+    pytest_exit: int
+    command: list[str] = field(default_factory=list)
+    work_dir: Path = Path()
+
+
+_RANK = {"error": 4, "failed": 3, "xpassed": 2, "passed": 1, "xfailed": 1, "skipped": 0}
+
+
+def read_records(path: Path) -> list[TestRecord]:
+    """Collapse the collector's JSON lines (one per phase and attempt) into one per test."""
+    final: dict[str, TestRecord] = {}
+    reruns: dict[str, int] = {}
+    if not path.is_file():
+        return []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        raw = json.loads(line)
+        nodeid = str(raw["nodeid"])
+        outcome = str(raw["outcome"])
+        if outcome == "rerun":
+            reruns[nodeid] = reruns.get(nodeid, 0) + 1
+            final.pop(nodeid, None)  # a new attempt starts from scratch
+            continue
+        record = TestRecord(nodeid, outcome, float(raw["duration"]), str(raw["longrepr"]))
+        previous = final.get(nodeid)
+        if previous is None or _RANK.get(outcome, 0) > _RANK.get(previous.outcome, 0):
+            final[nodeid] = record
+    return [
+        TestRecord(r.nodeid, r.outcome, r.duration, r.longrepr, reruns.get(r.nodeid, 0))
+        for r in final.values()
+    ]
+
+
+def _pytest_command(env: TestEnv, root: Path, options: RunOptions) -> list[str]:
+    command = [
+        str(env.python),
+        "-m",
+        "pytest",
+        "tests/live",
+        "-c",
+        str(root / "sdk-live-pytest.ini"),
+        "--rootdir",
+        str(root),
+        "-p",
+        "sdk_live_collector",
+        "-q",
+        "-rN",
+        "--no-header",
+        "-o",
+        "console_output_style=classic",
+    ]
+    if options.workers > 1:
+        command += ["-n", str(options.workers)]
+    if not options.reruns:
+        command += ["-p", "no:rerunfailures"]
+    if options.select:
+        command += ["-k", options.select]
+    return [*command, *options.extra_pytest_args]
+
+
+def _quiet(_text: str) -> None:
+    pass
+
+
+def execute(options: RunOptions, progress: Callable[[str], None] = _quiet) -> RunOutput:
+    """Prepare everything (reusing the cache), run the tests, and return their outcomes."""
+    cache = options.cache_dir.resolve()
+    version = options.sdk_version or installed_sdk_version()
+    archive = download_sdist(version, cache / "dist")
+    root = extract_sdist(archive, cache / "work")
+    progress(f"sdist {archive.name}: tests extracted to {root}")
+    env = TestEnv(cache / f"venv-{version}", requirements(version, reruns=options.reruns))
+    env.ensure()
+    progress(f"test venv ready: {env.path}")
+    assets = install_assets(build_assets(cache, env.python), root / "tests" / "asset")
+    progress(f"{len(assets)} synthesized assets ({voice_engine()}) in tests/asset")
+    (root / "sdk-live-pytest.ini").write_text(_PYTEST_INI, encoding="utf-8")
+    source = resolve_source(options.emulator_src)
+    results = root / "results.jsonl"
+    command = _pytest_command(env, root, options)
+    started = time.monotonic()
+    with EmulatorProcess(source, root / "emulator.log", pace=options.pace) as emulator:
+        progress(f"emulator from {source.package_file} at {emulator.endpoint}; running pytest")
+        test_env = {
+            **os.environ,
+            # Exactly what upstream's live runs set: live mode, the endpoint and the key.
+            "AZURE_TEST_RUN_LIVE": "true",
+            "AZURE_SKIP_LIVE_RECORDING": "true",
+            "VOICELIVE_OPENAI_ENDPOINT": emulator.endpoint,
+            "VOICELIVE_OPENAI_API_KEY": emulator.api_key,
+            "PYTHONPATH": os.pathsep.join([str(STUB_DIR), str(PLUGIN_DIR)]),
+            "SDK_LIVE_RESULTS": str(results),
+        }
+        test_env.pop("PYTHONSAFEPATH", None)
+        with (root / "pytest.log").open("w", encoding="utf-8") as log:
+            done = subprocess.run(
+                command, cwd=root, env=test_env, stdout=log, stderr=subprocess.STDOUT, check=False
+            )
+    seconds = time.monotonic() - started
+    return RunOutput(
+        sdk_version=version,
+        source=source,
+        voice=voice_engine(),
+        assets=assets,
+        records=read_records(results),
+        seconds=seconds,
+        pytest_exit=done.returncode,
+        command=command,
+        work_dir=root,
+    )
