@@ -103,7 +103,7 @@ class EmulatorProcess:
         self.log_path = log_path
         self.pace = pace
         self.timeout = timeout
-        self.api_key = secrets.token_urlsafe(16)
+        self.api_key = secrets.token_hex(16)
         self.endpoint = ""
         self._process: subprocess.Popen[str] | None = None
         self._log: IO[str] | None = None
@@ -128,8 +128,7 @@ class EmulatorProcess:
             "voicelive_proactive.emulator",
             "--port",
             "0",
-            "--api-key",
-            self.api_key,
+            f"--api-key={self.api_key}",
             "--pace",
             str(self.pace),
         ]
@@ -159,7 +158,8 @@ class EmulatorProcess:
         while not ready.wait(0.1):
             if self._process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"the emulator did not start; see {self.log_path}")
+                tail = self.log_path.read_text(encoding="utf-8", errors="replace")[-1500:]
+                raise RuntimeError(f"the emulator did not start ({self.log_path}):\n{tail}")
 
     def stop(self) -> None:
         process, self._process = self._process, None
@@ -172,6 +172,9 @@ class EmulatorProcess:
                 process.wait()
         if self._pump is not None:
             self._pump.join(timeout=5)
+            self._pump = None
+        if process is not None and process.stdout is not None:
+            process.stdout.close()
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -112,6 +114,7 @@ def _pytest_command(env: TestEnv, root: Path, options: RunOptions) -> list[str]:
         str(root),
         "-p",
         "sdk_live_collector",
+        "--continue-on-collection-errors",  # one module that fails to import is one error
         "-q",
         "-rN",
         "--no-header",
@@ -127,6 +130,19 @@ def _pytest_command(env: TestEnv, root: Path, options: RunOptions) -> list[str]:
     return [*command, *options.extra_pytest_args]
 
 
+_KEEP_RUNS = 3
+
+
+def _run_dir(work: Path) -> Path:
+    """A folder of this run's own (runs may overlap); the oldest beyond a few are removed."""
+    work.mkdir(parents=True, exist_ok=True)
+    runs = sorted(work.glob("run-*"), key=lambda path: path.stat().st_mtime)
+    for old in runs[: max(0, len(runs) - _KEEP_RUNS + 1)]:
+        shutil.rmtree(old, ignore_errors=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(tempfile.mkdtemp(prefix=f"run-{stamp}-", dir=work))
+
+
 def _quiet(_text: str) -> None:
     pass
 
@@ -136,7 +152,7 @@ def execute(options: RunOptions, progress: Callable[[str], None] = _quiet) -> Ru
     cache = options.cache_dir.resolve()
     version = options.sdk_version or installed_sdk_version()
     archive = download_sdist(version, cache / "dist")
-    root = extract_sdist(archive, cache / "work")
+    root = extract_sdist(archive, _run_dir(cache / "work"))
     progress(f"sdist {archive.name}: tests extracted to {root}")
     env = TestEnv(cache / f"venv-{version}", requirements(version, reruns=options.reruns))
     env.ensure()
