@@ -153,7 +153,8 @@ def render_markdown(report: Report) -> str:
         f"- Result: **{totals['passed']} passed**, {totals['failed']} failed, "
         f"{totals['error']} errors, {totals['skipped']} skipped (by the SDK's own markers), "
         f"of {totals['total']}.",
-        f"- Emulator: commit `{commit}`{dirty}; generated {report.generated_at}.",
+        f"- Emulator: {emulator.get('checkout', 'this checkout')} at commit `{commit}`{dirty}; "
+        f"generated {report.generated_at}.",
         f"- Run: `{report.command}`: the tests took {_minutes(report.seconds)} "
         f"({report.settings.get('workers')} parallel workers, emulator pace "
         f"{report.settings.get('pace')}); setup (sdist, venv, assets) "
@@ -201,12 +202,15 @@ def _failure_sections(failures: Sequence[Failure]) -> list[str]:
                 "does not recognise speech. *First failure* says what fails before that point.",
                 "",
             ]
-        lines += ["| test | reason | first failure |", "| --- | --- | --- |"]
-        for failure in chosen:
-            blocked = failure.blocked_by or ""
-            lines.append(
-                f"| `{_short(failure.nodeid)}` | {_cell(failure.reason)} | {_cell(blocked)} |"
-            )
+        if any(failure.blocked_by for failure in chosen):
+            lines += ["| test | reason | first failure |", "| --- | --- | --- |"]
+            lines += [
+                f"| `{_short(f.nodeid)}` | {_cell(f.reason)} | {_cell(f.blocked_by)} |"
+                for f in chosen
+            ]
+        else:
+            lines += ["| test | reason |", "| --- | --- |"]
+            lines += [f"| `{_short(f.nodeid)}` | {_cell(f.reason)} |" for f in chosen]
         lines.append("")
     return lines
 
