@@ -24,7 +24,7 @@ from scripts.sdk_live.assets import ASSETS, AssetSpec, Segment, build_assets, re
 from scripts.sdk_live.cli import DEFAULT_JSON, DEFAULT_MARKDOWN, _default_paths, _parser
 from scripts.sdk_live.emulator import EmulatorProcess, resolve_source
 from scripts.sdk_live.report import Outcome, Report, area_table, render_markdown, write_reports
-from scripts.sdk_live.run import PLUGIN_DIR, STUB_DIR, read_records
+from scripts.sdk_live.run import PLUGIN_DIR, STUB_DIR, _run_dir, read_records
 from scripts.sdk_live.sdist import extract_sdist
 
 TOOLS = "tests/live/test_live_realtime_tools.py::TestRealtimeServiceTools::"
@@ -553,3 +553,22 @@ def test_the_emulator_process_announces_its_endpoint_and_stops(tmp_path: Path) -
 def test_another_checkout_must_hold_the_emulator(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no voicelive_proactive/emulator"):
         resolve_source(tmp_path)
+
+
+def test_old_finished_runs_are_removed_but_a_running_one_is_kept(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    running = work / "run-0-running"
+    running.mkdir(parents=True)
+    (running / "pid").write_text(str(os.getpid()))  # this process: alive
+    finished = []
+    for index in range(5):
+        folder = work / f"run-{index + 1}-done"
+        folder.mkdir()
+        (folder / "pid").write_text("999999999")  # no such process
+        os.utime(folder, (1_000 + index, 1_000 + index))
+        finished.append(folder)
+    os.utime(running, (1, 1))  # the oldest of all
+    new = _run_dir(work)
+    assert (new / "pid").read_text() == str(os.getpid())
+    assert running.is_dir()
+    assert [folder.is_dir() for folder in finished] == [False, False, False, True, True]

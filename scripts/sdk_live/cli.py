@@ -55,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
         help="install pytest-rerunfailures and honour the tests' flaky(reruns=3) marks "
         "(off by default: a pass should be a pass the first time)",
     )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=2_400.0,
+        help="stop the pytest run after this many seconds (default 2400)",
+    )
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="downloads, venv")
     parser.add_argument("--sdk-version", default=None, help="default: the installed SDK's")
     parser.add_argument("--json", type=Path, default=None, help="where to write the JSON report")
@@ -137,6 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         pace=args.pace,
         reruns=args.reruns,
         select=args.select,
+        timeout=args.timeout,
         sdk_version=args.sdk_version,
         extra_pytest_args=tuple(args.pytest_args),
     )
@@ -159,6 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{totals['passed']} passed, {totals['failed'] + totals['error']} failed, "
         f"{totals['skipped']} skipped"
     )
+    if output.pytest_exit == -1:
+        print(f"sdk-live: pytest was stopped after {args.timeout:.0f} s", file=sys.stderr)
+        return 2
     if not output.records:
         print("sdk-live: pytest reported no test; see the log", file=sys.stderr)
         return 2

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from .assets import build_assets, install_assets, voice_engine
 from .emulator import EmulatorProcess, EmulatorSource, resolve_source
@@ -43,6 +46,7 @@ class RunOptions:
     pace: float = 4.0
     reruns: bool = False
     select: str | None = None  # pytest -k expression
+    timeout: float = 2_400.0  # seconds for the whole pytest run
     sdk_version: str | None = None
     extra_pytest_args: Sequence[str] = ()
 
@@ -133,14 +137,47 @@ def _pytest_command(env: TestEnv, root: Path, options: RunOptions) -> list[str]:
 _KEEP_RUNS = 3
 
 
+def _alive(run: Path) -> bool:
+    """Whether the harness process that made ``run`` is still running."""
+    try:
+        pid = int((run / "pid").read_text(encoding="utf-8"))
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def _run_dir(work: Path) -> Path:
-    """A folder of this run's own (runs may overlap); the oldest beyond a few are removed."""
+    """A folder of this run's own: runs may overlap. Old finished runs beyond a few go."""
     work.mkdir(parents=True, exist_ok=True)
     runs = sorted(work.glob("run-*"), key=lambda path: path.stat().st_mtime)
-    for old in runs[: max(0, len(runs) - _KEEP_RUNS + 1)]:
+    finished = [run for run in runs if not _alive(run)]
+    for old in finished[: max(0, len(finished) - _KEEP_RUNS + 1)]:
         shutil.rmtree(old, ignore_errors=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path(tempfile.mkdtemp(prefix=f"run-{stamp}-", dir=work))
+    run = Path(tempfile.mkdtemp(prefix=f"run-{stamp}-", dir=work))
+    (run / "pid").write_text(str(os.getpid()), encoding="utf-8")
+    return run
+
+
+def _run_pytest(
+    command: list[str], root: Path, env: dict[str, str], log: IO[str], timeout: float
+) -> int:
+    """pytest's exit code; past ``timeout`` its whole process group is ended (exit -1)."""
+    process = subprocess.Popen(
+        command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        log.write(f"\nsdk-live: pytest ran past {timeout:.0f} s and was stopped\n")
+        for signum, grace in ((signal.SIGTERM, 15.0), (signal.SIGKILL, 15.0)):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signum)  # pytest and its xdist workers, nothing else
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=grace)
+                break
+        return -1
 
 
 def _quiet(_text: str) -> None:
@@ -178,9 +215,7 @@ def execute(options: RunOptions, progress: Callable[[str], None] = _quiet) -> Ru
         }
         test_env.pop("PYTHONSAFEPATH", None)
         with (root / "pytest.log").open("w", encoding="utf-8") as log:
-            done = subprocess.run(
-                command, cwd=root, env=test_env, stdout=log, stderr=subprocess.STDOUT, check=False
-            )
+            exit_code = _run_pytest(command, root, test_env, log, options.timeout)
     seconds = time.monotonic() - started
     return RunOutput(
         sdk_version=version,
@@ -189,7 +224,7 @@ def execute(options: RunOptions, progress: Callable[[str], None] = _quiet) -> Ru
         assets=assets,
         records=read_records(results),
         seconds=seconds,
-        pytest_exit=done.returncode,
+        pytest_exit=exit_code,
         command=command,
         work_dir=root,
     )
