@@ -4,12 +4,14 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv system-deps test lint typecheck pytest demo bench clean
+.PHONY: help venv system-deps test lint typecheck pytest demo bench sdk-tests clean
 
 help:
 	@echo "make demo   run a proactive session (embedded emulator unless AZURE_VOICELIVE_ENDPOINT is set)"
 	@echo "make test   lint, format check, mypy --strict and the whole test suite"
 	@echo "make bench  benchmarks against the bare SDK loop; writes benchmarks/results/ and docs/performance.md"
+	@echo "make sdk-tests  the azure-ai-voicelive sdist's tests/live against the emulator (~7 min);"
+	@echo "                writes docs/sdk-live-tests.md and scripts/sdk_live/results/latest.json"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +49,7 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy --strict voicelive_proactive
 	$(BIN)/mypy --strict examples  # the examples are typed documentation: keep them honest
+	$(BIN)/mypy --strict scripts/sdk_live
 
 pytest: venv system-deps
 	$(BIN)/pytest -W error
@@ -59,6 +62,13 @@ demo: venv
 bench: venv system-deps
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m benchmarks
+
+# Not part of `make test`: it takes minutes. It downloads the SDK's sdist and builds a venv for
+# its tests under scripts/sdk_live/.cache (both reused). SDK_LIVE_ARGS passes options, e.g.
+# SDK_LIVE_ARGS="--emulator-src ../other-worktree -k tools".
+SDK_LIVE_ARGS ?=
+sdk-tests: venv
+	$(BIN)/python -m scripts.sdk_live $(SDK_LIVE_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
