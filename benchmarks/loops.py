@@ -19,6 +19,7 @@ import base64
 import contextlib
 import itertools
 import secrets
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
@@ -201,6 +202,12 @@ class BareMicrophone:
 # ------------------------------------------------------------------------ the loops
 
 
+async def _hold(run: Run) -> None:
+    """Stay connected (the microphone streaming) until ``hold_s`` after ``session.updated``."""
+    if run.hold_s and run.ready_at is not None:
+        await asyncio.sleep(max(0.0, run.ready_at + run.hold_s - time.monotonic()))
+
+
 class Run:
     """What one variant needs besides the connection."""
 
@@ -208,15 +215,18 @@ class Run:
         self,
         mode: str = "spoken",
         *,
+        text: str | None = None,
         player: AudioIO | None = None,
         mic: AudioIO | None = None,
         guard: Any = None,
     ) -> None:
         self.mode = mode
+        self.text = text  # the greeting's words (spoken) or instruction; None: the default
         self.player = player  # where the agent's voice goes (None: the app's own list)
         self.mic = mic  # a capture source (None: no microphone)
         self.guard = guard  # library variants only
-        self.hold: asyncio.Event | None = None  # keep the session (and its mic) open until set
+        self.hold_s = 0.0  # keep the session (and its mic) open this long after session.updated
+        self.ready_at: float | None = None  # when the loop saw session.updated
         self.responded = False  # the loop saw its greeting's response.done
         self.greeted = False
         self.audio_bytes = 0
@@ -225,7 +235,7 @@ class Run:
 async def bare(conn: VoiceLiveConnection, run: Run) -> None:
     """The strongest hand-written loop (see the module docstring)."""
     ids = event_ids()
-    greeting = bare_events(run.mode, ids)  # built before it is due
+    greeting = bare_events(run.mode, ids, run.text)  # built before it is due
     player, kept = run.player, deque[bytes]()
     mic = BareMicrophone(conn, ids) if run.mic is not None else None
     greeted = False
@@ -243,6 +253,7 @@ async def bare(conn: VoiceLiveConnection, run: Run) -> None:
                 greeted = True
                 for payload in greeting:
                     await conn.send(payload)
+                run.ready_at = time.monotonic()
                 if mic is not None and run.mic is not None:
                     mic.start(run.mic)
             elif kind == "input_audio_buffer.speech_started" and player is not None:
@@ -250,8 +261,7 @@ async def bare(conn: VoiceLiveConnection, run: Run) -> None:
             elif kind == "response.done":
                 break
         run.responded = True
-        if run.hold is not None:
-            await run.hold.wait()
+        await _hold(run)
     finally:
         if mic is not None:
             await mic.stop()
@@ -287,7 +297,7 @@ def _library_audio(run: Run) -> AudioIO | None:
 
 def _session(conn: VoiceLiveConnection, run: Run, audio: AudioIO | None) -> ProactiveSession:
     options: dict[str, Any] = {} if run.guard is None else {"guard": run.guard}
-    return ProactiveSession(conn, greeting=strategy(run.mode), audio=audio, **options)
+    return ProactiveSession(conn, greeting=strategy(run.mode, run.text), audio=audio, **options)
 
 
 async def dropin(conn: VoiceLiveConnection, run: Run) -> None:
@@ -300,15 +310,16 @@ async def dropin(conn: VoiceLiveConnection, run: Run) -> None:
         async for event in conn:
             await proactive.handle(event)
             kind = event["type"]
-            if kind == "response.audio.delta" and audio is None:
+            if kind == "session.updated" and run.ready_at is None:
+                run.ready_at = time.monotonic()
+            elif kind == "response.audio.delta" and audio is None:
                 pcm = event.delta
                 run.audio_bytes += len(pcm)
                 kept.append(pcm)
             elif kind == "response.done":
                 break
         run.responded = True
-        if run.hold is not None:
-            await run.hold.wait()
+        await _hold(run)
     finally:
         await proactive.aclose()
     run.greeted = proactive.metrics.greeting_sent is not None

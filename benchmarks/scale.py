@@ -8,15 +8,22 @@ the greetings, are in flight together. From its ``session.updated`` on, every se
 its microphone: one thread hands each session a frame of quiet room noise every
 ``MIC_FRAME_MS``, as a sound card's capture thread would, and each session sends it as an
 ``input_audio_buffer.append`` (the library through its uplink; the bare loop through the same
-hand-written hop, see :mod:`benchmarks.loops`). Sessions stay open, microphones streaming,
-until every session has had its greeting's ``response.done``.
+hand-written hop, see :mod:`benchmarks.loops`). Each session stays open, its microphone
+streaming, for ``MIC_HOLD_S`` after its ``session.updated`` (or until its greeting's
+``response.done``, if later), then closes: a bounded load, so an overloaded run cannot feed on
+itself.
 
-Latency is the dispatch window of :mod:`benchmarks.wiretap` (``session.updated`` out of the
-socket → greeting into it), per session, under that load. Runs alternate N and variant; each
-N and variant runs ``repeats`` times; the report gives p50, p99 and the **worst** run's p99,
-the event loop's lag (a 5 ms timer's lateness) and the garbage collector's pauses, measured
-from the burst to the last greeting. Correctness: every session sent exactly one
-``response.create`` (and, with the emulator's hook, the emulator received exactly one).
+Latency, per session, under that load, two ways (:mod:`benchmarks.wiretap`): the **dispatch**
+window of the dispatch section (``session.updated`` out of ``receive()`` → the greeting's
+``response.create`` into ``send_str()``), which the goal keys use, and the **queued** window,
+from the ``session.updated`` bytes reaching the client's protocol (the event loop read them off
+the socket) to the same send, which adds the time the frame waited for the busy loop: with all
+N sessions starting in one loop turn, that wait is the burst itself, for either variant.
+Runs alternate N and variant; each N and variant runs ``repeats`` times; the report gives
+p50, p99 and the **worst** run's p99, the event loop's lag (a 5 ms timer's lateness) and the
+garbage collector's pauses, measured from the burst to the last greeting. Correctness: every
+session sent exactly one ``response.create`` (and, with the emulator's hook, the emulator
+received exactly one).
 """
 
 from __future__ import annotations
@@ -34,13 +41,18 @@ from benchmarks.loops import Run, session
 from benchmarks.wiretap import Wiretap
 
 GREETING_MODE = "spoken"
+GREETING = "Hi there!"  # short: thousands of greetings stream their audio at once
 PACE = 4.0  # the emulator's default: audio at 4x real time
 SESSIONS_PER_EMULATOR = 250
 CONNECT_AT_ONCE = 50
 SIZES = (50, 200, 500, 1000, 2000)
 MIC_FRAME_MS = 100
+MIC_HOLD_S = 1.0
 VARIANTS = ("library", "bare")
-LOOP_OF = {"library": "dropin", "bare": "bare"}
+# At the largest N only: the library with gc.freeze() called once the sessions are open (and
+# gc.unfreeze() after), to show what the collector's pauses cost and what that guidance buys.
+FROZEN = "library_frozen"
+LOOP_OF = {"library": "dropin", "bare": "bare", FROZEN: "dropin"}
 
 
 def _raise_fd_limit(needed: int) -> None:
@@ -89,13 +101,13 @@ class _Watch:
 
 
 async def _one_run(
-    n: int, variant: str, emulators: list[EmulatorProcess], mic: Any
+    n: int, variant: str, emulators: list[EmulatorProcess], mic: Any, *, freeze: bool = False
 ) -> dict[str, Any]:
     used = emulators[: max(1, -(-n // SESSIONS_PER_EMULATOR))]
     for emulator in used:
         emulator.dump()  # forget stamps of earlier runs
     gate = asyncio.Semaphore(CONNECT_AT_ONCE)
-    go, all_open, hold = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    go, all_open = asyncio.Event(), asyncio.Event()
     opened = 0
 
     def connected() -> None:
@@ -107,8 +119,8 @@ async def _one_run(
     runs = []
     for _ in range(n):
         audio = mic.audio_io()
-        r = Run(GREETING_MODE, player=audio, mic=audio)
-        r.hold = hold
+        r = Run(GREETING_MODE, text=GREETING, player=audio, mic=audio)
+        r.hold_s = MIC_HOLD_S
         runs.append(r)
 
     async def one(i: int) -> Wiretap:
@@ -139,11 +151,13 @@ async def _one_run(
     except asyncio.TimeoutError:
         errors.append(f"only {opened} of {n} sessions connected")
     t_open = time.monotonic()
+    if freeze:  # the guidance under test: freeze what exists before the burst
+        gc.freeze()
     ticks_before = mic.ticks
     watch.on = True
     go.set()
 
-    # Release the sessions once every one has had its greeting's response.done.
+    # The burst is over once every session has had its greeting's response.done.
     deadline = time.monotonic() + 60 + n / 10
     while time.monotonic() < deadline and not all(r.responded for r in runs):
         if all(t.done() for t in tasks):
@@ -151,9 +165,10 @@ async def _one_run(
         await asyncio.sleep(0.01)
     t_greeted = time.monotonic()
     watch.on = False
-    hold.set()
     done, pending = await asyncio.wait(tasks, timeout=60 + n / 10)
     t_done = time.monotonic()
+    if freeze:
+        gc.unfreeze()
     stop_probe.set()
     await probe
     gc.callbacks.remove(watch.gc_callback)
@@ -169,7 +184,14 @@ async def _one_run(
             taps.append(None)
             if task in done:
                 errors.append(repr(task.exception()))
-    lat_ms = [t.dispatch_us / 1000 for t in taps if t is not None and t.dispatch_us is not None]
+    lat_ms = [
+        t.queued_dispatch_us / 1000
+        for t in taps
+        if t is not None and t.queued_dispatch_us is not None
+    ]
+    processing_ms = [
+        t.dispatch_us / 1000 for t in taps if t is not None and t.dispatch_us is not None
+    ]
     counts = {
         "sessions": n,
         "greeted_once": sum(1 for t in taps if t is not None and t.creates == 1),
@@ -191,10 +213,13 @@ async def _one_run(
         "n": n,
         "variant": variant,
         "emulators": len(used),
-        "p50_ms": round(percentile(lat_ms, 50), 3),
-        "p90_ms": round(percentile(lat_ms, 90), 3),
-        "p99_ms": round(percentile(lat_ms, 99), 3),
-        "max_ms": round(max(lat_ms), 3) if lat_ms else None,
+        "p50_ms": round(percentile(processing_ms, 50), 3),
+        "p90_ms": round(percentile(processing_ms, 90), 3),
+        "p99_ms": round(percentile(processing_ms, 99), 3),
+        "max_ms": round(max(processing_ms), 3) if processing_ms else None,
+        "queued_p50_ms": round(percentile(lat_ms, 50), 3),
+        "queued_p99_ms": round(percentile(lat_ms, 99), 3),
+        "queued_max_ms": round(max(lat_ms), 3) if lat_ms else None,
         "loop_lag_ms_p50": round(percentile(watch.lags_ms, 50), 3),
         "loop_lag_ms_p99": round(percentile(watch.lags_ms, 99), 3),
         "loop_lag_ms_max": round(max(watch.lags_ms), 3) if watch.lags_ms else None,
@@ -230,8 +255,9 @@ async def _measure(sizes: tuple[int, ...], repeats: int) -> list[dict[str, Any]]
             order = list(sizes) if r % 2 == 0 else list(reversed(sizes))
             variants = list(VARIANTS) if r % 2 == 0 else list(reversed(VARIANTS))
             plan += [(n, variant) for n in order for variant in variants]
+            plan.append((max(sizes), FROZEN))
         for i, (n, variant) in enumerate(plan):
-            result = await _one_run(n, variant, emulators, mic)
+            result = await _one_run(n, variant, emulators, mic, freeze=variant == FROZEN)
             result["run"] = i
             runs.append(result)
             await _quiesce(emulators)
@@ -246,17 +272,23 @@ def _summarise(runs: list[dict[str, Any]], sizes: tuple[int, ...]) -> dict[str, 
     by_n: dict[str, Any] = {}
     for n in sizes:
         row: dict[str, Any] = {"n": n}
-        for variant in VARIANTS:
+        for variant in (*VARIANTS, FROZEN):
             mine = [r for r in runs if r["n"] == n and r["variant"] == variant]
             if not mine:
                 continue
             p99s = [r["p99_ms"] for r in mine]
+            queued = [r["queued_p99_ms"] for r in mine]
             row[variant] = {
                 "runs": len(mine),
                 "p50_ms": round(statistics.median(r["p50_ms"] for r in mine), 3),
                 "p99_ms": round(statistics.median(p99s), 3),
                 "worst_p99_ms": max(p99s),
                 "p99_ms_by_run": p99s,
+                "queued_p50_ms": round(statistics.median(r["queued_p50_ms"] for r in mine), 3),
+                "queued_p99_ms": round(statistics.median(queued), 3),
+                "queued_worst_p99_ms": max(queued),
+                "queued_p99_ms_by_run": queued,
+                "gc_pause_ms_total": round(statistics.median(r["gc_pause_ms_total"] for r in mine)),
                 "loop_lag_ms_p99": round(statistics.median(r["loop_lag_ms_p99"] for r in mine), 3),
                 "loop_lag_ms_max": max(r["loop_lag_ms_max"] or 0 for r in mine),
                 "gc_pause_ms_max": max(r["gc_pause_ms_max"] for r in mine),
@@ -276,6 +308,8 @@ def _summarise(runs: list[dict[str, Any]], sizes: tuple[int, ...]) -> dict[str, 
             row["ratio_p99"] = ratio(lib["p99_ms"], bare["p99_ms"])
             row["ratio_p50"] = ratio(lib["p50_ms"], bare["p50_ms"])
             row["ratio_worst_p99"] = ratio(lib["worst_p99_ms"], bare["worst_p99_ms"])
+            row["queued_worst_p99_ms"] = lib["queued_worst_p99_ms"]
+            row["queued_ratio_p99"] = ratio(lib["queued_p99_ms"], bare["queued_p99_ms"])
         by_n[str(n)] = row
     return by_n
 
@@ -313,11 +347,13 @@ def run(quick: bool = False, sizes: tuple[int, ...] | None = None) -> dict[str, 
         "setup": {
             "sizes": list(sizes),
             "greeting_mode": GREETING_MODE,
+            "greeting": GREETING,
             "emulator_pace": PACE,
             "emulator_voice": "synthetic",
             "sessions_per_emulator_process": SESSIONS_PER_EMULATOR,
             "handshakes_at_once": CONNECT_AT_ONCE,
             "mic_frame_ms": MIC_FRAME_MS,
+            "mic_hold_s": MIC_HOLD_S,
             "repeats": repeats,
         },
     }

@@ -5,6 +5,9 @@ code in between (the SDK's parsing, the loop, the library or the hand-written ha
 
 * ``updated_ns``: the first ``session.updated`` frame returned by the aiohttp socket's
   ``receive()``, before the SDK parses it;
+* ``arrived_ns``: the bytes of that frame handed to the connection's protocol by the event
+  loop (``data_received``), before aiohttp queues the frame for ``receive()``: under load,
+  the difference is the time the frame waited for the app's task;
 * ``greeting_ns``: the first ``response.create`` frame handed to the socket's ``send_str()``,
   after the SDK has serialized it and before aiohttp frames, masks and writes it.
 
@@ -31,10 +34,20 @@ _APPEND = '"input_audio_buffer.append"'
 class Wiretap:
     """Stamps one connection's first ``session.updated`` in and first ``response.create`` out."""
 
-    __slots__ = ("appends", "create_ns", "creates", "frame", "greeting_ns", "sent", "updated_ns")
+    __slots__ = (
+        "appends",
+        "arrived_ns",
+        "create_ns",
+        "creates",
+        "frame",
+        "greeting_ns",
+        "sent",
+        "updated_ns",
+    )
 
     def __init__(self, conn: Any) -> None:
         self.updated_ns: int | None = None
+        self.arrived_ns: int | None = None
         self.greeting_ns: int | None = None
         self.frame: str | None = None
         self.creates = 0  # response.create frames sent (correctness: exactly one greeting)
@@ -67,6 +80,17 @@ class Wiretap:
             self.sent += 1
             await send_str(data, *args, **kwargs)
 
+        protocol = getattr(getattr(ws, "_conn", None), "protocol", None)
+        if protocol is not None:
+            data_received = protocol.data_received
+
+            def tapped_data_received(data: bytes) -> None:
+                if self.arrived_ns is None and b'"session.updated"' in data:
+                    self.arrived_ns = time.monotonic_ns()
+                data_received(data)
+
+            protocol.data_received = tapped_data_received
+
         ws.receive = tapped_receive  # type: ignore[method-assign]
         ws.send_str = tapped_send_str  # type: ignore[method-assign]
 
@@ -76,6 +100,13 @@ class Wiretap:
             return None
         sid: str | None = json.loads(self.frame).get("session", {}).get("id")
         return sid
+
+    @property
+    def queued_dispatch_us(self) -> float | None:
+        """From the frame's bytes reaching the protocol → ``response.create`` in, in µs."""
+        if self.arrived_ns is None or self.greeting_ns is None:
+            return None
+        return (self.greeting_ns - self.arrived_ns) / 1000
 
     @property
     def dispatch_us(self) -> float | None:
