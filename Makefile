@@ -9,7 +9,9 @@ STAMP  := $(VENV)/.installed
 help:
 	@echo "make demo   run a proactive session (embedded emulator unless AZURE_VOICELIVE_ENDPOINT is set)"
 	@echo "make test   lint, format check, mypy --strict and the whole test suite"
-	@echo "make bench  benchmarks against the bare SDK loop; writes benchmarks/results/ and docs/performance.md"
+	@echo "make bench  benchmarks against the strongest bare loop; a complete run writes"
+	@echo "            benchmarks/results/latest.json, the plots and docs/performance.md"
+	@echo "            (BENCH_ARGS='--quick' or '--only scale': a partial run, its own file only)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,9 +50,11 @@ test: lint typecheck pytest
 demo: venv
 	$(BIN)/voicelive-proactive demo
 
+BENCH_ARGS ?=
+
 bench: venv system-deps
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

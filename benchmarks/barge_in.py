@@ -80,7 +80,7 @@ def _delta(index: int, pcm: bytes) -> dict[str, Any]:
     }
 
 
-_HEAD = [
+_HEAD: list[dict[str, Any]] = [
     {"type": "session.updated", "session": {"id": "sess_1"}},
     {
         "type": "response.created",
@@ -194,7 +194,7 @@ async def _trial(variant: str, block_ms: int, load: bool, barge_at: float) -> di
             if kind == "response.audio.delta":
                 if variant == "bare_best" and event.get("response_id") == interrupted:
                     continue
-                player.queue_audio(event.delta)
+                player.queue_audio(event.delta)  # type: ignore[attr-defined]
             elif kind == "session.updated" and not greeted:
                 greeted = True
                 for payload in greeting:

@@ -50,7 +50,7 @@ def _paired(by_round: dict[int, dict[str, float]], variant: str) -> list[float]:
 
 
 def run(quick: bool = False) -> dict[str, Any]:
-    rounds = 60 if quick else 400
+    rounds = 60 if quick else 800
     measured = asyncio.run(_measure(rounds, warmup=3))
     taps: list[tuple[int, str, Wiretap]] = measured["taps"]
     latencies: dict[str, list[float]] = {v: [] for v in VARIANTS}

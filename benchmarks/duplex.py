@@ -84,7 +84,7 @@ async def _measure(
             async for event in conn:
                 kind = event["type"]
                 if kind == "response.audio.delta":
-                    audio.queue_audio(event.delta)
+                    audio.queue_audio(event.delta)  # type: ignore[attr-defined]
                     if state["first_audio"] is None:
                         state["first_audio"] = time.monotonic()
                         first_audio.set()

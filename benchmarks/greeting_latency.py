@@ -44,7 +44,7 @@ async def _trial(endpoint: str, api_key: str, variant: str, mode: str) -> dict[s
     run = Run(mode, player=player)
 
     async def until_heard(conn: Any, run: Run) -> None:
-        task = asyncio.create_task(LOOPS[variant](conn, run))
+        task: asyncio.Future[None] = asyncio.ensure_future(LOOPS[variant](conn, run))
         try:
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and not task.done():
@@ -99,7 +99,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     why = portaudio_unavailable()
     if why is not None:
         return {"skipped": why}
-    params = {"trials": 6 if quick else 40, "warmup": 2}
+    params = {"trials": 6 if quick else 60, "warmup": 2}
     device = AlsaFileDevice.create()
     try:
         out = device.run_module("benchmarks.greeting_latency", "child", json.dumps(params))

@@ -243,7 +243,7 @@ async def bare(conn: VoiceLiveConnection, run: Run) -> None:
         async for event in conn:
             kind = event["type"]
             if kind == "response.audio.delta":
-                pcm = event.delta
+                pcm = event.delta  # type: ignore[attr-defined]
                 run.audio_bytes += len(pcm)
                 if player is not None:
                     player.queue_audio(pcm)
@@ -313,7 +313,7 @@ async def dropin(conn: VoiceLiveConnection, run: Run) -> None:
             if kind == "session.updated" and run.ready_at is None:
                 run.ready_at = time.monotonic()
             elif kind == "response.audio.delta" and audio is None:
-                pcm = event.delta
+                pcm = event.delta  # type: ignore[attr-defined]
                 run.audio_bytes += len(pcm)
                 kept.append(pcm)
             elif kind == "response.done":

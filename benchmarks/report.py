@@ -957,7 +957,10 @@ def _redis_md(x: dict[str, Any], plots_rel: str) -> list[str]:
     ]
 
 
-def write_markdown(results: dict[str, Any], path: Path = DOC, plots_rel: str | None = None) -> Path:
+def write_markdown(
+    results: dict[str, Any], path: Path | None = None, plots_rel: str | None = None
+) -> Path:
+    path = path or DOC
     path.parent.mkdir(parents=True, exist_ok=True)
     if plots_rel is None:
         plots_rel = "../benchmarks/results"

@@ -136,7 +136,9 @@ async def _one_run(
                 go=go,
             )
         finally:
-            runs[i].mic.close()
+            audio = runs[i].mic
+            if audio is not None:
+                audio.close()
 
     watch = _Watch()
     stop_probe = asyncio.Event()
