@@ -10,7 +10,8 @@ identically for both.
 
 Three stamps per trial:
 
-* ``updated``: the ``session.updated`` frame out of the client's socket (:mod:`benchmarks.wiretap`);
+* ``arrived``: the ``session.updated`` bytes handed by the event loop to the client's protocol
+  (:mod:`benchmarks.wiretap`), i.e. the frame arriving at the client;
 * ``queued``: the first greeting audio handed to the player (a stamping wrapper);
 * ``written``: the first non-zero greeting sample seen in the device's FIFO. The listener here
   reads 50x faster than real time, so a sample is seen within ~0.5 ms of being written; a
@@ -62,9 +63,10 @@ async def _trial(endpoint: str, api_key: str, variant: str, mode: str) -> dict[s
     speaker.stop()
     written = speaker.first_voiced[1] if speaker.first_voiced is not None else None
     out: dict[str, Any] = {"variant": variant, "mode": mode, "greeted": tap.creates == 1}
-    if tap.updated_ns is not None and player.first_audio_ns is not None and written is not None:
-        out["to_queue_ms"] = (player.first_audio_ns - tap.updated_ns) / 1e6
-        out["e2e_ms"] = written * 1000 - tap.updated_ns / 1e6
+    arrived = tap.arrived_ns or tap.updated_ns
+    if arrived is not None and player.first_audio_ns is not None and written is not None:
+        out["to_queue_ms"] = (player.first_audio_ns - arrived) / 1e6
+        out["e2e_ms"] = written * 1000 - arrived / 1e6
         out["device_ms"] = out["e2e_ms"] - out["to_queue_ms"]
         out["dispatch_us"] = tap.dispatch_us
     return out

@@ -911,7 +911,11 @@ def _memory_md(m: dict[str, Any], plots_rel: str) -> list[str]:
             f"`{Path(k).name}` {fmt(v)} B"
             for k, v in (hour.get("growth_by_file_bytes") or {}).items()
         )
-        + ".",
+        + ". Each checkpoint first clears CPython's type attribute cache "
+        "(`sys._clear_type_cache()`): that cache (4,096 entries, so bounded) keeps the "
+        "attribute names the SDK's models build with an f-string on every item access "
+        '(`hasattr(self, f"_deserialized_{key}")`) in any loop that reads events, and would '
+        "otherwise show as slow growth that is neither a leak nor the library's.",
         "",
         *_img("memory", plots_rel, "Memory over a simulated hour"),
     ]
