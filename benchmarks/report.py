@@ -163,7 +163,7 @@ def goal_list(results: dict[str, Any]) -> list[Goal]:
     goals += [
         Goal(
             "memory.hour_growth_kb",
-            "one session, a simulated hour: growth of what the library's code keeps (KB)",
+            "one session, a simulated hour: growth of what the library keeps (KB)",
             "≤ 1 KB",
             _le(1.0),
             None,
@@ -740,8 +740,9 @@ def _greeting_md(g: dict[str, Any], plots_rel: str) -> list[str]:
         f"{fmt(setup.get('trials_per_variant_and_mode'))} trials per variant and mode, "
         "interleaved; real sessions against the emulator (`pace=1`); "
         f"player: {setup.get('player')}; listener: {setup.get('listener')}. "
-        "*to player*: `session.updated` → first greeting audio handed to the player; *device*: "
-        "→ first greeting sample written into the device.",
+        "Clock starts when `session.updated` arrives at the client (the event loop reads its "
+        "bytes off the socket). *to player*: → first greeting audio handed to the player; "
+        "*device*: player → first greeting sample written into the device.",
         "",
         "| greeting | variant | end to end ms (median, IQR) | to player ms | device ms |",
         "| --- | --- | --- | --- | --- |",
@@ -904,7 +905,7 @@ def _memory_md(m: dict[str, Any], plots_rel: str) -> list[str]:
         f"{fmt(m.get('audio_none_per_session_kb'))} KB); method: {m.get('method')}.",
         f"- one session over a simulated hour ({fmt(hour.get('turns'))} turns: "
         f"{fmt(hour.get('mic_frames'))} microphone frames, {fmt(hour.get('audio_deltas'))} "
-        f"audio deltas; ran in {fmt(hour.get('ran_s'))} s): the library's code grew by "
+        f"audio deltas; ran in {fmt(hour.get('ran_s'))} s): what the library keeps grew by "
         f"**{fmt(m.get('hour_growth_kb'))} KB**; everything traced grew by "
         f"{fmt(hour.get('traced_growth_kb'))} KB, by file: "
         + ", ".join(
