@@ -9,7 +9,9 @@ STAMP  := $(VENV)/.installed
 help:
 	@echo "make demo   run a proactive session (embedded emulator unless AZURE_VOICELIVE_ENDPOINT is set)"
 	@echo "make test   lint, format check, mypy --strict and the whole test suite"
-	@echo "make bench  benchmarks against the bare SDK loop; writes benchmarks/results/ and docs/performance.md"
+	@echo "make bench  benchmarks against the strongest bare loop; a complete run writes"
+	@echo "            benchmarks/results/latest.json, the plots and docs/performance.md"
+	@echo "            (BENCH_ARGS='--quick' or '--only scale': a partial run, its own file only)"
 	@echo "make sdk-tests  the azure-ai-voicelive sdist's tests/live against the emulator (~7 min);"
 	@echo "                writes docs/sdk-live-tests.md and scripts/sdk_live/results/latest.json"
 
@@ -59,9 +61,11 @@ test: lint typecheck pytest
 demo: venv
 	$(BIN)/voicelive-proactive demo
 
+BENCH_ARGS ?=
+
 bench: venv system-deps
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 # Not part of `make test`: it takes minutes. It downloads the SDK's sdist and builds a venv for
 # its tests under scripts/sdk_live/.cache (both reused). SDK_LIVE_ARGS passes options, e.g.

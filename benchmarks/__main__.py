@@ -1,7 +1,12 @@
-"""``python -m benchmarks``: run the benchmarks and write results, plots and docs/performance.md.
+"""``python -m benchmarks``: run the benchmarks; write this run's file, and the report if complete.
 
-Exit status: 0 unless a session was greeted twice or not at all (1). Timing goals that are
-missed are reported, not failed; a benchmark that crashes is reported as an error.
+Every run writes ``benchmarks/results/runs/<run id>.json``. Only a complete run (all sections,
+full size, none failed) also writes ``benchmarks/results/latest.json``, the plots and
+``docs/performance.md``; ``--only`` and ``--quick`` runs leave them alone (``--doc PATH``
+renders this run's own page elsewhere, for review).
+
+Exit status: 0 unless a session was greeted twice or not at all, or a section crashed (1).
+Timing goals that are missed are reported, not failed.
 """
 
 from __future__ import annotations
@@ -13,16 +18,21 @@ import sys
 import time
 import traceback
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from benchmarks import machine, report
 from benchmarks.alsa import REPO
 
 # In this order: the latency-sensitive ones first, on a machine not yet warmed by the rest.
-BENCHMARKS = {
+SECTIONS = {
     "dispatch": "benchmarks.dispatch",
+    "greeting_latency": "benchmarks.greeting_latency",
     "audio": "benchmarks.audio_chunk",
+    "duplex": "benchmarks.duplex",
     "barge_in": "benchmarks.barge_in",
+    "nudge": "benchmarks.nudge",
+    "redis_guard": "benchmarks.redis_dispatch",
     "scale": "benchmarks.scale",
     "memory": "benchmarks.memory",
 }
@@ -32,7 +42,7 @@ def _correctness_failures(results: dict[str, Any]) -> list[str]:
     failures = []
     for name in ("dispatch", "scale"):
         counts = (results.get(name) or {}).get("correctness")
-        if not (results.get(name) or {}).get("fresh") or not counts:
+        if not counts:
             continue
         missed = counts.get("missed", 0) + counts.get("unmatched", 0)
         missed += counts.get("emulator_without_greeting", 0)
@@ -47,66 +57,79 @@ def _correctness_failures(results: dict[str, Any]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
+    parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     parser.add_argument(
         "--only",
         action="append",
-        choices=sorted(BENCHMARKS),
-        help="run only this benchmark (repeatable); the others keep their last figures",
+        choices=sorted(SECTIONS),
+        help="run only this section (repeatable); writes only this run's own file",
     )
+    parser.add_argument("--doc", type=Path, help="also render this run's page here")
     args = parser.parse_args(argv)
-    chosen = args.only or list(BENCHMARKS)
+    chosen = args.only or list(SECTIONS)
 
+    info = machine.describe()
     started = time.monotonic()
-    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    results: dict[str, Any] = report.load_previous() if args.only else {}
-    for name in BENCHMARKS:
-        if isinstance(results.get(name), dict):
-            results[name]["fresh"] = False
-    results["machine"] = machine.describe()
-    for name in BENCHMARKS:
-        if name not in chosen:
-            continue
-        print(f"[bench] {name} ...", flush=True)
-        t0 = time.monotonic()
-        try:
-            module = importlib.import_module(BENCHMARKS[name])
-            section: dict[str, Any] = module.run(quick=args.quick)
-        except Exception:
-            section = {"error": traceback.format_exc()}
-            print(section["error"], file=sys.stderr, flush=True)
-        section["fresh"] = True
-        section["seconds"] = round(time.monotonic() - t0, 1)
-        section["measured_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        results[name] = section
-        print(f"[bench] {name} done in {section['seconds']} s", flush=True)
-
-    failures = _correctness_failures(results)
-    results["goals"] = report.goals(results)
-    results["correctness"] = {"ok": not failures, "failures": failures}
-    results["run"] = {
+    now = datetime.now(timezone.utc)
+    commit = info.get("git_commit") or "unknown"
+    run: dict[str, Any] = {
+        "id": f"{now.strftime('%Y%m%dT%H%M%SZ')}-{commit[:8]}",
+        "commit": commit,
+        "dirty": info.get("git_dirty"),
+        "started_at": now.isoformat(timespec="seconds"),
         "command": report.COMMAND,
         "argv": "python -m benchmarks " + shlex.join(argv if argv is not None else sys.argv[1:]),
         "quick": args.quick,
         "only": args.only,
-        "started_at": started_at,
-        "wall_s": round(time.monotonic() - started, 1),
+        "complete": False,
     }
-    plots = report.plot(results)
-    results["plots"] = sorted(str(p.relative_to(REPO)) for p in report.RESULTS.glob("*.png"))
-    json_path = report.write_json(results)
-    doc_path = report.write_markdown(results)
+    results: dict[str, Any] = {"run": run, "machine": info}
+    crashed = []
+    for name in chosen:
+        print(f"[bench] {name} ...", flush=True)
+        t0 = time.monotonic()
+        try:
+            module = importlib.import_module(SECTIONS[name])
+            section: dict[str, Any] = module.run(quick=args.quick)
+        except Exception:
+            section = {"error": traceback.format_exc()}
+            crashed.append(name)
+            print(section["error"], file=sys.stderr, flush=True)
+        section["run_id"] = run["id"]
+        section["commit"] = commit
+        section["seconds"] = round(time.monotonic() - t0, 1)
+        section["measured_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        results[name] = section
+        note = f" (skipped: {section['skipped']})" if "skipped" in section else ""
+        print(f"[bench] {name} done in {section['seconds']} s{note}", flush=True)
 
-    print(
-        f"[bench] wrote {json_path.relative_to(REPO)}, "
-        f"{doc_path.relative_to(REPO)} and {len(plots)} plot(s)"
-    )
+    failures = _correctness_failures(results)
+    run["wall_s"] = round(time.monotonic() - started, 1)
+    run["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    run["complete"] = not args.quick and not args.only and not crashed
+    results["goals"] = report.evaluate(results)
+    results["correctness"] = {"ok": not failures, "failures": failures}
+
+    written = [report.write_run(results)]
+    if run["complete"]:
+        plots = report.plot(results, report.RESULTS)
+        results["plots"] = sorted(str(p.relative_to(REPO)) for p in plots)
+        written += [report.write_latest(results), report.write_markdown(results), *plots]
+    if args.doc:
+        plots_dir = args.doc.parent / f"{args.doc.stem}-plots"
+        report.plot(results, plots_dir)
+        written.append(report.write_markdown(results, args.doc, str(plots_dir.resolve())))
+    for path in written:
+        shown = path.relative_to(REPO) if path.is_relative_to(REPO) else path
+        print(f"[bench] wrote {shown}")
+    if not run["complete"]:
+        print("[bench] not a complete run: latest.json and docs/performance.md left alone")
     for key, goal in results["goals"].items():
         met = {True: "met", False: "MISSED", None: "n/a"}[goal["met"]]
-        print(f"  {key:32s} {report._fmt(goal['value']):>10s}  goal {goal['goal']:8s} {met}")
+        print(f"  {key:44s} {report.fmt(goal['value']):>10s}  goal {goal['goal']:8s} {met}")
     for failure in failures:
         print(f"[bench] CORRECTNESS FAILURE: {failure}", file=sys.stderr)
-    return 1 if failures else 0
+    return 1 if failures or crashed else 0
 
 
 if __name__ == "__main__":

@@ -1,11 +1,14 @@
-"""Dispatch: ``session.updated`` received → the greeting's ``response.create`` at the emulator.
+"""Dispatch: ``session.updated`` out of the client's socket → the greeting into it.
 
-One emulator process (``pace=0``, synthetic voice) serves sequential sessions. Each round
-runs every variant once (bare loop, ``handle()`` drop-in, ``run()``, and the drop-in with the
-library owning audio), in a rotating order, so drift on a noisy machine hits all alike. The
-client stamps the frame as it comes out of the socket (see :mod:`benchmarks.clients`); the
-emulator stamps the ``response.create`` frame as it enters its handler (see
-:mod:`benchmarks.emulator_proc`). Both use ``time.monotonic_ns()``, system-wide on Linux.
+One emulator process (``pace=0``, synthetic voice) serves sequential sessions. Each round runs
+every variant once, in a rotating order, so drift on a noisy machine hits all alike. The
+stamps are taken on the SDK's own socket (:mod:`benchmarks.wiretap`), identically for every
+variant, so the difference between two variants is exactly the code between the two stamps.
+When the emulator has the public ``on_client_event`` hook, the same sessions are also timed
+to the moment the ``response.create`` reached the emulator (``e2e``).
+
+The headline is ``ratio_vs_same_dict``: the library's ``handle()`` drop-in divided by the
+strongest bare loop (the same plain dict, built before it is due; see :mod:`benchmarks.loops`).
 """
 
 from __future__ import annotations
@@ -15,159 +18,133 @@ import statistics
 from typing import Any
 
 from benchmarks._stats import ratio, summary
-from benchmarks.clients import VARIANTS, Stamp, emulator_counts, latencies_us, session
 from benchmarks.emulator_proc import EmulatorProcess
+from benchmarks.loops import Run, same_dicts, session
+from benchmarks.wiretap import Wiretap
 
-GREETING = "Hi Lisa, welcome back! How can I assist you today?"
+VARIANTS = ("bare", "dropin", "run", "dropin_audio", "bare_models")
 ROTATIONS = [VARIANTS[i:] + VARIANTS[:i] for i in range(len(VARIANTS))]
 BLOCK = 80  # rounds per block: the ratio is also computed block by block, for its spread
 
 
 async def _measure(rounds: int, warmup: int) -> dict[str, Any]:
     emulator = EmulatorProcess(pace=0.0, voice="synthetic")
+    taps: list[tuple[int, str, Wiretap]] = []
     try:
         for _ in range(warmup):
             for variant in VARIANTS:
-                await session(emulator.endpoint, emulator.api_key, variant, GREETING)
+                await session(emulator.endpoint, emulator.api_key, variant, Run())
         emulator.dump()
-        stamps: list[tuple[str, Stamp]] = []
-        rounds_of: list[int] = []
         for i in range(rounds):
             for variant in ROTATIONS[i % len(ROTATIONS)]:
-                stamp = await session(emulator.endpoint, emulator.api_key, variant, GREETING)
-                stamps.append((variant, stamp))
-                rounds_of.append(i)
+                tap = await session(emulator.endpoint, emulator.api_key, variant, Run())
+                taps.append((i, variant, tap))
         dumped = emulator.dump()
     finally:
         emulator.close()
-    created = dumped["created"]
-    latencies, counts = latencies_us(stamps, created)
-    counts.update(
-        {f"emulator_{k}": v for k, v in emulator_counts(created, dumped["opened"]).items()}
-    )
-    # Per block of BLOCK rounds: the same pairing, restricted to the block's sessions.
-    blocks: dict[int, dict[str, list[float]]] = {}
-    for b in range(0, rounds, BLOCK):
-        chosen = [s for s, r in zip(stamps, rounds_of, strict=True) if b <= r < b + BLOCK]
-        blocks[b // BLOCK], _ = latencies_us(chosen, created)
-    # Paired: each variant against the bare session of the same round (adjacent in time).
-    by_round: dict[int, dict[str, float]] = {}
-    arrivals = dict(created)
-    for (variant, stamp), r in zip(stamps, rounds_of, strict=True):
-        sid = stamp.session_id
-        if sid in arrivals and stamp.ns is not None:
-            by_round.setdefault(r, {})[variant] = (arrivals[sid] - stamp.ns) / 1000
-    paired = {
-        v: [x[v] / x["bare"] for x in by_round.values() if v in x and "bare" in x]
-        for v in VARIANTS[1:]
-    }
-    return {"latencies": latencies, "counts": counts, "blocks": blocks, "paired": paired}
+    return {"taps": taps, "server": dumped}
+
+
+def _paired(by_round: dict[int, dict[str, float]], variant: str) -> list[float]:
+    return [r[variant] - r["bare"] for r in by_round.values() if variant in r and "bare" in r]
 
 
 def run(quick: bool = False) -> dict[str, Any]:
-    rounds = 80 if quick else 400
-    measured = asyncio.run(_measure(rounds, warmup=5))
-    latencies = measured["latencies"]
-    stats = {variant: summary(latencies.get(variant, [])) for variant in VARIANTS}
+    rounds = 60 if quick else 800
+    measured = asyncio.run(_measure(rounds, warmup=3))
+    taps: list[tuple[int, str, Wiretap]] = measured["taps"]
+    latencies: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    by_round: dict[int, dict[str, float]] = {}
+    counts = {"sessions": 0, "greeted_once": 0, "missed": 0, "double": 0, "unmatched": 0}
+    for r, variant, tap in taps:
+        counts["sessions"] += 1
+        if tap.updated_ns is None:
+            counts["unmatched"] += 1
+        elif tap.creates == 0:
+            counts["missed"] += 1
+        elif tap.creates > 1:
+            counts["double"] += 1
+        else:
+            counts["greeted_once"] += 1
+        us = tap.dispatch_us
+        if us is not None:
+            latencies[variant].append(us)
+            by_round.setdefault(r, {})[variant] = us
 
-    def median(variant: str, stat: str = "median") -> float:
-        value: float = stats[variant].get(stat, float("nan"))
-        return value
+    # End to end, when the emulator stamps arrivals (the public hook): per session id.
+    server = measured["server"]
+    e2e: dict[str, list[float]] = {}
+    if server.get("hook"):
+        arrivals: dict[str, list[int]] = {}
+        for sid, ns in server["created"]:
+            arrivals.setdefault(sid, []).append(ns)
+        for _, variant, tap in taps:
+            got = arrivals.get(tap.session_id or "", [])
+            if tap.updated_ns is not None and len(got) == 1:
+                e2e.setdefault(variant, []).append((got[0] - tap.updated_ns) / 1000)
+
+    stats = {v: summary(latencies[v]) for v in VARIANTS}
+
+    def med(v: str) -> float:
+        return statistics.median(latencies[v]) if latencies[v] else float("nan")
 
     block_ratios = {
-        variant: [
-            ratio(statistics.median(b[variant]), statistics.median(b["bare"]))
-            for b in measured["blocks"].values()
-            if b.get(variant) and b.get("bare")
+        v: [
+            ratio(
+                statistics.median(
+                    [x[v] for k, x in by_round.items() if b <= k < b + BLOCK and v in x]
+                ),
+                statistics.median(
+                    [x["bare"] for k, x in by_round.items() if b <= k < b + BLOCK and "bare" in x]
+                ),
+            )
+            for b in range(0, rounds, BLOCK)
         ]
-        for variant in VARIANTS[1:]
+        for v in VARIANTS[1:]
+    }
+    paired = {v: _paired(by_round, v) for v in VARIANTS[1:]}
+    added = {
+        v: {
+            "median_us": round(statistics.median(d), 1),
+            "iqr_us": [round(q, 1) for q in statistics.quantiles(d, n=4)[::2]],
+        }
+        for v, d in paired.items()
+        if len(d) >= 4
     }
     return {
-        "bare_median_us": median("bare"),
-        "proactive_median_us": median("dropin"),
-        "ratio_median": ratio(median("dropin"), median("bare")),
-        "run_median_us": median("run"),
-        "run_ratio_median": ratio(median("run"), median("bare")),
-        "dropin_audio_median_us": median("dropin_audio"),
-        "dropin_audio_ratio_median": ratio(median("dropin_audio"), median("bare")),
-        "ratio_p90": {v: ratio(median(v, "p90"), median("bare", "p90")) for v in VARIANTS[1:]},
-        "ratio_p99": {v: ratio(median(v, "p99"), median("bare", "p99")) for v in VARIANTS[1:]},
-        "block_ratios": block_ratios,
-        "paired_ratio_median": {
-            v: round(statistics.median(x), 3) if x else None for v, x in measured["paired"].items()
+        "ratio_vs_same_dict": ratio(med("dropin"), med("bare")),
+        "library_added_us": round(med("dropin") - med("bare"), 1),
+        "library_added_us_paired": added.get("dropin"),
+        "bare_same_dict_median_us": round(med("bare"), 1),
+        "bare_models_median_us": round(med("bare_models"), 1),
+        "proactive_median_us": round(med("dropin"), 1),
+        "run_median_us": round(med("run"), 1),
+        "dropin_audio_median_us": round(med("dropin_audio"), 1),
+        "run_ratio_vs_same_dict": ratio(med("run"), med("bare")),
+        "dropin_audio_ratio_vs_same_dict": ratio(med("dropin_audio"), med("bare")),
+        "ratio_vs_models_loop": ratio(med("dropin"), med("bare_models")),
+        "same_dict_ratio_vs_models_loop": ratio(med("bare"), med("bare_models")),
+        "ratio_p90_vs_same_dict": {
+            v: ratio(stats[v].get("p90", 0), stats["bare"].get("p90", 0)) for v in VARIANTS[1:]
         },
+        "added_us_paired": added,
+        "block_ratios_vs_same_dict": block_ratios,
         "sessions_per_variant": rounds,
         "stats_us": stats,
-        "correctness": measured["counts"],
-        "breakdown_us": breakdown(1000 if quick else 3000),
-        "samples_us": {v: [round(x, 1) for x in latencies.get(v, [])] for v in VARIANTS},
-        "greeting": GREETING,
+        "e2e_stats_us": {v: summary(x) for v, x in e2e.items()} if e2e else None,
+        "e2e_ratio_vs_same_dict": (
+            ratio(statistics.median(e2e["dropin"]), statistics.median(e2e["bare"]))
+            if e2e.get("dropin") and e2e.get("bare")
+            else None
+        ),
+        "e2e_note": None
+        if e2e
+        else (
+            "the emulator has no public arrival hook (on_client_event) yet: only client-side "
+            "stamps, which leave out the kernel and the emulator (the same for every variant)"
+        ),
+        "same_dict": asyncio.run(same_dicts()),
+        "correctness": counts,
+        "samples_us": {v: [round(x, 1) for x in latencies[v]] for v in VARIANTS},
         "emulator": {"processes": 1, "pace": 0.0, "voice": "synthetic"},
     }
-
-
-# ----------------------------------------------------------------------------- breakdown
-
-
-def breakdown(rounds: int = 3000) -> dict[str, float]:
-    """Where the time of greeting on ``session.updated`` goes, in process (µs, medians).
-
-    ``bare``: the hand-written handler; ``library``: ``handle()``; ``library_logic``: the
-    same with the SDK work taken out (pre-built events, no serialization); ``sdk_models``:
-    building the greeting's SDK models; ``sdk_send``: serializing them in ``conn.send``.
-    """
-    import time
-
-    from azure.ai.voicelive.models import ServerEvent
-
-    import voicelive_proactive.session as session_module
-    from benchmarks.clients import _greet_by_hand
-    from voicelive_proactive import ProactiveSession
-    from voicelive_proactive.greetings import Greeting
-    from voicelive_proactive.testing import FakeConnection
-
-    wire = {"type": "session.updated", "event_id": "e1", "session": {"id": "sess_1"}}
-    real_events = session_module.greeting_events  # type: ignore[attr-defined]
-    greeting = Greeting.spoken(GREETING)
-    prebuilt = real_events(greeting, iter(["vp_x_1"]))
-
-    class _Quiet:
-        async def send(self, event: Any) -> None:
-            return None
-
-    async def measure() -> dict[str, list[float]]:
-        out: dict[str, list[float]] = {k: [] for k in ("bare", "library", "library_logic")}
-        out["sdk_models"], out["sdk_send"] = [], []
-        loud = FakeConnection()  # the SDK's own send, into a list
-        for _ in range(rounds):
-            loud.clear_sent()
-            event: Any = ServerEvent._deserialize(dict(wire), [])  # type: ignore[no-untyped-call]
-            t0 = time.perf_counter_ns()
-            if event.type == "session.updated":
-                await _greet_by_hand(loud, GREETING)
-            out["bare"].append(time.perf_counter_ns() - t0)
-
-            proactive = ProactiveSession(loud, greeting=GREETING, audio=None)
-            t0 = time.perf_counter_ns()
-            await proactive.handle(event)
-            out["library"].append(time.perf_counter_ns() - t0)
-
-            session_module.greeting_events = lambda g, ids: prebuilt  # type: ignore[attr-defined,assignment]
-            try:
-                quiet = ProactiveSession(_Quiet(), greeting=GREETING, audio=None)  # type: ignore[arg-type]
-                t0 = time.perf_counter_ns()
-                await quiet.handle(event)
-                out["library_logic"].append(time.perf_counter_ns() - t0)
-            finally:
-                session_module.greeting_events = real_events  # type: ignore[attr-defined]
-
-            t0 = time.perf_counter_ns()
-            events = real_events(greeting, iter(["vp_x_2"]))
-            out["sdk_models"].append(time.perf_counter_ns() - t0)
-            t0 = time.perf_counter_ns()
-            await loud.send(events[0])
-            out["sdk_send"].append(time.perf_counter_ns() - t0)
-        return out
-
-    measured = asyncio.run(measure())
-    return {k: round(statistics.median(v) / 1000, 1) for k, v in measured.items()}

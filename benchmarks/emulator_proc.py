@@ -1,55 +1,43 @@
-"""The emulator in its own process, stamping ``time.monotonic_ns()`` when a greeting arrives.
+"""The emulator in its own process, driven through its public API only.
 
-Run as ``python -m benchmarks.emulator_proc --pace P --voice V``. It prints the usual line
-``endpoint=... api_key=...`` and then serves. The hook: every client frame goes through
-``EmulatedConnection._on_frame`` first; we wrap it (in this process only) so that the clock
-is read before anything else happens to the frame, and a ``response.create`` records
-``(session id, stamp)``. Nothing is printed on the hot path: the parent asks for the stamps
-collected so far by writing ``dump`` on stdin and reads one JSON line back (``live`` answers
-how many connections the emulator still serves, so that runs do not overlap).
+``python -m benchmarks.emulator_proc --pace P --voice V`` starts ``Emulator(pace=P, voice=V,
+record=False)`` and prints the usual ``endpoint=... api_key=...`` line. The parent then writes
+commands on stdin and reads one JSON line back for each:
 
-``CLOCK_MONOTONIC`` is system-wide on Linux, so the parent can subtract its own
-``monotonic_ns()`` stamps from these.
+* ``live``: ``{"connections": n}``, the connections still open (``len(emulator.connections)``,
+  which lists only live ones when ``record=False``), so runs do not overlap;
+* ``dump``: ``{"hook": bool, "created": [[session_id, ns], ...], "opened": [session_id, ...]}``;
+* ``quit``.
+
+Server-side stamps (when a ``response.create`` reached the emulator) need a public hook that
+the emulator does not have yet: a constructor argument ``on_client_event(session_id, event,
+received_ns)``, called for every client event with ``time.monotonic_ns()`` read when its frame
+came off the socket. When the installed emulator accepts it, ``dump`` returns those stamps;
+until then ``hook`` is false, ``created`` is empty and the benchmarks use their client-side
+stamps (:mod:`benchmarks.wiretap`) alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import json
 import subprocess
 import sys
 import threading
-import time
 from typing import IO, Any
 
 from benchmarks.alsa import REPO
 
-_CREATE = '"response.create"'
+HOOK = "on_client_event"
 
 
-def _install_hook(created: list[tuple[str, int]], opened: list[str], live: dict[str, int]) -> None:
-    from voicelive_proactive.emulator.connection import EmulatedConnection
+def hook_available() -> bool:
+    """Whether the installed ``Emulator`` takes the ``on_client_event`` hook."""
+    from voicelive_proactive.emulator import Emulator
 
-    on_frame = EmulatedConnection._on_frame
-    run = EmulatedConnection.run
-
-    async def stamped_on_frame(self: EmulatedConnection, data: str) -> None:
-        now = time.monotonic_ns()
-        if _CREATE in data:
-            created.append((self.session_id, now))
-        await on_frame(self, data)
-
-    async def recorded_run(self: EmulatedConnection) -> None:
-        opened.append(self.session_id)
-        live["connections"] += 1
-        try:
-            await run(self)
-        finally:
-            live["connections"] -= 1
-
-    EmulatedConnection._on_frame = stamped_on_frame  # type: ignore[method-assign]
-    EmulatedConnection.run = recorded_run  # type: ignore[method-assign]
+    return HOOK in inspect.signature(Emulator).parameters
 
 
 async def _serve(pace: float, voice: str) -> None:
@@ -57,21 +45,31 @@ async def _serve(pace: float, voice: str) -> None:
 
     created: list[tuple[str, int]] = []
     opened: list[str] = []
-    live = {"connections": 0}
-    _install_hook(created, opened, live)
+    seen: set[str] = set()
+
+    def on_client_event(session_id: str, event: dict[str, Any], received_ns: int) -> None:
+        kind = event.get("type")
+        if kind == "response.create":
+            created.append((session_id, received_ns))
+        if session_id not in seen:
+            seen.add(session_id)
+            opened.append(session_id)
+
+    hooked = hook_available()
+    options: dict[str, Any] = {HOOK: on_client_event} if hooked else {}
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
+    emulator = Emulator(pace=pace, voice=voice, record=False, **options)  # type: ignore[arg-type]
+
+    def reply(payload: dict[str, Any]) -> None:
+        sys.stdout.write(json.dumps(payload) + "\n")
+        sys.stdout.flush()
 
     def dump() -> None:
-        line = json.dumps({"created": created[:], "opened": opened[:]})
+        reply({"hook": hooked, "created": created[:], "opened": opened[:]})
         created.clear()
         opened.clear()
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
-
-    def report_live() -> None:
-        sys.stdout.write(json.dumps(live) + "\n")
-        sys.stdout.flush()
+        seen.clear()
 
     def commands() -> None:  # a thread: stdin lines are handed to the loop
         for line in sys.stdin:
@@ -79,19 +77,19 @@ async def _serve(pace: float, voice: str) -> None:
             if command == "dump":
                 loop.call_soon_threadsafe(dump)
             elif command == "live":
-                loop.call_soon_threadsafe(report_live)
+                loop.call_soon_threadsafe(lambda: reply({"connections": len(emulator.connections)}))
             elif command == "quit":
                 break
         loop.call_soon_threadsafe(stop.set)
 
     threading.Thread(target=commands, daemon=True).start()
-    async with Emulator(pace=pace, voice=voice, record=False) as emulator:  # type: ignore[arg-type]
+    async with emulator:
         print(f"endpoint={emulator.endpoint} api_key={emulator.api_key}", flush=True)
         await stop.wait()
 
 
 class EmulatorProcess:
-    """Parent side: start the child, read its endpoint, fetch stamps, stop it."""
+    """Parent side: start the child, read its endpoint, ask it questions, stop it."""
 
     def __init__(self, *, pace: float = 0.0, voice: str = "synthetic") -> None:
         command = [sys.executable, "-m", "benchmarks.emulator_proc"]
@@ -112,18 +110,19 @@ class EmulatorProcess:
         self.endpoint, self.api_key = fields["endpoint"], fields["api_key"]
         self.pid = self.proc.pid
 
-    def dump(self) -> dict[str, Any]:
-        """The stamps since the last dump: ``created`` [(sid, ns)], ``opened`` [sid]."""
-        self._stdin.write("dump\n")
+    def _ask(self, command: str) -> dict[str, Any]:
+        self._stdin.write(command + "\n")
         self._stdin.flush()
-        result: dict[str, Any] = json.loads(self._stdout.readline())
-        return result
+        answer: dict[str, Any] = json.loads(self._stdout.readline())
+        return answer
+
+    def dump(self) -> dict[str, Any]:
+        """Server-side stamps since the last dump (empty unless the hook exists)."""
+        return self._ask("dump")
 
     def live_connections(self) -> int:
-        """Connections the emulator is still serving (closing ones included)."""
-        self._stdin.write("live\n")
-        self._stdin.flush()
-        count: int = json.loads(self._stdout.readline())["connections"]
+        """Connections the emulator still serves."""
+        count: int = self._ask("live")["connections"]
         return count
 
     def close(self) -> None:

@@ -1,5 +1,6 @@
-"""Memory: what the library itself keeps per live session, at 1,000 sessions.
+"""Memory: what the library keeps per live session, and whether one session grows over an hour.
 
+**Per session.**
 1,000 ``ProactiveSession`` objects on ``FakeConnection`` each go through a whole greeting
 (``session.created``, ``session.updated`` → greeting sent, ``response.created``, the item,
 two audio deltas, ``response.done``) and stay alive, as in a running call. ``tracemalloc``
@@ -11,6 +12,17 @@ ANY frame of its traceback is in the package (``voicelive_proactive/``), except 
 library builds and keeps count, while the fake connection's own buffers (and the JSON frames
 it records, cleared before the snapshot) do not. ``gc.collect()`` runs before the snapshot,
 so only memory still referenced is counted.
+
+**An hour.** One session lives through a simulated hour of conversation: ``HOUR_TURNS`` turns
+of 10 s, each with 5 s of the user talking (250 microphone frames of 20 ms through the
+library's uplink, ``speech_started``/``speech_stopped``, the user item) and a 5 s answer (50
+audio deltas of 100 ms through ``handle()`` into the session's audio). Events go through the
+SDK's own parsing (``FakeConnection``), as fast as the machine runs them. ``tracemalloc``
+(``HOUR_FRAMES`` frames) runs from turn ``WARM_TURNS``; every ``CHECK_EVERY`` turns, after
+clearing CPython's type attribute cache and ``gc.collect()``, we record what is still
+allocated: everything, and what has a library frame in its traceback (the SDK objects the
+library keeps count too). ``hour_growth_kb`` is the library's growth from the first
+checkpoint to the last.
 """
 
 from __future__ import annotations
@@ -19,6 +31,8 @@ import asyncio
 import gc
 import linecache
 import os
+import sys
+import time
 import tracemalloc
 from collections import Counter
 from typing import Any
@@ -26,6 +40,10 @@ from typing import Any
 import voicelive_proactive
 
 N_SESSIONS = 1000
+HOUR_TURNS = 360  # 10 s turns: one hour of conversation
+WARM_TURNS = 10
+CHECK_EVERY = 25
+HOUR_FRAMES = 6  # deep enough to see the library's frame under the SDK's
 PACKAGE = os.path.dirname(os.path.abspath(voicelive_proactive.__file__))
 EXCLUDED = (os.path.join(PACKAGE, "testing") + os.sep, os.path.join(PACKAGE, "emulator") + os.sep)
 
@@ -110,11 +128,136 @@ async def _measure(n: int, audio: str) -> dict[str, Any]:
     }
 
 
+class _HourAudio:
+    """The session's audio: counts what it plays; its microphone is driven by the test."""
+
+    def __init__(self) -> None:
+        self.on_frame: Any = None
+        self.played = 0
+
+    def start_capture(self, on_frame: Any) -> None:
+        self.on_frame = on_frame
+
+    def queue_audio(self, pcm: bytes, **_: Any) -> None:
+        self.played += len(pcm)
+
+    def skip_pending_audio(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        self.on_frame = None
+
+
+async def _hour(turns: int) -> dict[str, Any]:
+    import resource
+
+    from voicelive_proactive import ProactiveSession
+    from voicelive_proactive.testing import FakeConnection, audio_response_events
+
+    fake = FakeConnection()
+    audio = _HourAudio()
+    proactive = ProactiveSession(fake, greeting="Hi Lisa, welcome back!", audio=audio)
+    mic_frame = bytes(range(256)) * 3 + bytes(192)  # 20 ms
+    answer = [bytes(range(256)) * 18 + bytes(192)] * 50  # 50 x 100 ms
+    outgoing = fake._socket.outgoing  # what the SDK serialized; cleared as we go
+
+    async def feed(events: list[dict[str, Any]]) -> None:
+        for wire in events:
+            fake.push(wire)
+            await proactive.handle(await fake.recv())
+
+    await feed([{"type": "session.updated", "session": {"id": "sess_1"}}])
+    await feed(audio_response_events("resp_greet", "item_greet", answer[:20], transcript="Hi"))
+    checkpoints: list[dict[str, float]] = []
+    files: list[dict[str, int]] = []
+    t0 = time.monotonic()
+    for turn in range(turns):
+        if turn == WARM_TURNS:
+            gc.collect()
+            tracemalloc.start(HOUR_FRAMES)
+        user = f"item_u{turn}"
+        await feed(
+            [{"type": "input_audio_buffer.speech_started", "audio_start_ms": 0, "item_id": user}]
+        )
+        for _ in range(250):
+            audio.on_frame(mic_frame)
+        while len(outgoing) < 250:  # noqa: ASYNC110 - let the uplink send them all
+            await asyncio.sleep(0)
+        outgoing.clear()
+        await feed(
+            [
+                {
+                    "type": "input_audio_buffer.speech_stopped",
+                    "audio_end_ms": 5000,
+                    "item_id": user,
+                },
+                {"type": "input_audio_buffer.committed", "item_id": user},
+                {
+                    "type": "conversation.item.created",
+                    "item": {"id": user, "type": "message", "role": "user", "content": []},
+                },
+                *audio_response_events(f"resp_{turn}", f"item_a{turn}", answer, transcript="Ok."),
+            ]
+        )
+        outgoing.clear()
+        due = turn >= WARM_TURNS and (turn - WARM_TURNS) % CHECK_EVERY == 0
+        if (due or turn == turns - 1) and tracemalloc.is_tracing():
+            # CPython's type attribute cache (4,096 entries, bounded) keeps the attribute names
+            # the SDK's models build with an f-string on every item access; let go of them,
+            # so what remains is what the code keeps.
+            sys._clear_type_cache()
+            gc.collect()
+            traced = tracemalloc.get_traced_memory()[0]
+            snapshot = tracemalloc.take_snapshot()
+            by_file = {
+                stat.traceback[0].filename: stat.size for stat in snapshot.statistics("filename")
+            }
+            library_bytes = sum(
+                trace.size
+                for trace in snapshot.traces
+                if any(_is_library(frame.filename) for frame in trace.traceback)
+            )
+            del snapshot
+            checkpoints.append(
+                {
+                    "turn": turn,
+                    "library_kb": round(library_bytes / 1024, 2),
+                    "traced_kb": round(traced / 1024, 2),
+                }
+            )
+            files.append(by_file)
+    tracemalloc.stop()
+    elapsed = time.monotonic() - t0
+    await proactive.aclose()
+    first, last = checkpoints[0], checkpoints[-1]
+    grew = {
+        name: files[-1].get(name, 0) - files[0].get(name, 0)
+        for name in set(files[0]) | set(files[-1])
+    }
+    top = sorted(grew.items(), key=lambda kv: -abs(kv[1]))[:6]
+    return {
+        "growth_by_file_bytes": {name: size for name, size in top if size},
+        "hour_growth_kb": round(last["library_kb"] - first["library_kb"], 2),
+        "traced_growth_kb": round(last["traced_kb"] - first["traced_kb"], 2),
+        "checkpoints": checkpoints,
+        "turns": turns,
+        "simulated_s": turns * 10,
+        "mic_frames": turns * 250,
+        "audio_deltas": turns * 50,
+        "ran_s": round(elapsed, 1),
+        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "outcome": proactive.outcome.status.value,
+    }
+
+
 def run(quick: bool = False) -> dict[str, Any]:
     with_audio = asyncio.run(_measure(N_SESSIONS, "null"))
     no_audio = asyncio.run(_measure(N_SESSIONS, ""))
+    hour = asyncio.run(_hour(60 if quick else HOUR_TURNS))
     return {
         "per_session_kb": with_audio["per_session_kb"],
+        "hour_growth_kb": hour["hour_growth_kb"],
+        "hour": hour,
         "sessions": N_SESSIONS,
         "audio": "NullAudioIO() (the library queues audio and runs its microphone uplink)",
         "with_audio": with_audio,
