@@ -130,6 +130,8 @@ class EventBus:
 
     def __init__(self, health: SessionHealth) -> None:
         self._subscribers: list[tuple[type[ProactiveEvent], Callable[[Any], Any]]] = []
+        self.active = False
+        """Somebody listens (checked before building an event on a hot path)."""
         self._health = health
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -167,16 +169,14 @@ class EventBus:
             raise ConfigurationError(f"the callback must be callable, not {callback!r}")
         entry = (event_type, callback)
         self._subscribers.append(entry)
+        self.active = True
 
         def unsubscribe() -> None:
             if entry in self._subscribers:
                 self._subscribers.remove(entry)
+            self.active = bool(self._subscribers)
 
         return unsubscribe
-
-    @property
-    def has_subscribers(self) -> bool:
-        return bool(self._subscribers)
 
     def emit(self, event: ProactiveEvent, loop: asyncio.AbstractEventLoop | None) -> None:
         """Schedule every matching callback on ``loop`` (never run inline)."""

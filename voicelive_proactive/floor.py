@@ -106,7 +106,7 @@ class AudioVerdict(enum.Enum):
     """A late chunk of a response the user interrupted, or of our own cancelled one."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Request:
     """One ``response.create`` of ours, from sending until the service answers it."""
 

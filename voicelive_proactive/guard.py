@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import threading
 from collections.abc import Awaitable
@@ -52,31 +53,28 @@ class OnceGuard:
     per phone call even when the call reconnects).
     """
 
-    __slots__ = ("_done", "_lock")
+    __slots__ = ("_taken",)
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._done = False
+        # A lock that is acquired once and never released is the whole guard: a
+        # non-blocking acquire() is one atomic check-and-set, true for exactly one caller
+        # whichever thread it runs on (and cheaper than taking a lock to guard a flag).
+        self._taken = threading.Lock()
 
     def try_acquire(self) -> bool:
         """Return True the first time it is called, False ever after (until :meth:`reset`)."""
-        # The lock makes check-and-set atomic across threads; without it two threads can
-        # both read False before either writes True.
-        with self._lock:
-            if self._done:
-                return False
-            self._done = True
-            return True
+        return self._taken.acquire(blocking=False)
 
     @property
     def done(self) -> bool:
         """Whether the guard has said yes."""
-        return self._done
+        return self._taken.locked()
 
     def reset(self) -> None:
         """Allow one more acquisition (for example, at the start of a new conversation)."""
-        with self._lock:
-            self._done = False
+        if self._taken.locked():
+            with contextlib.suppress(RuntimeError):  # a racing reset() released it first
+                self._taken.release()
 
     def __repr__(self) -> str:
-        return f"OnceGuard(done={self._done})"
+        return f"OnceGuard(done={self.done})"

@@ -23,11 +23,22 @@ class TurnDetection:
 
     def __init__(self, event_ids: Iterator[str]) -> None:
         self._ids = event_ids
-        self.app: dict[str, Any] | None = None
-        """The app's ``turn_detection`` (``None``: VAD off, or not known yet)."""
+        self._source: Mapping[str, Any] | None = None  # the latest session the app configured
+        self._app: dict[str, Any] | None = None
         self.overriding = False
         """The service was told ``interrupt_response: false`` and not told back yet."""
         self._echoes = 0  # our session.update events whose session.updated is still to come
+
+    @property
+    def app(self) -> dict[str, Any] | None:
+        """The app's ``turn_detection`` (``None``: VAD off, or not known yet)."""
+        source = self._source
+        if source is not None:  # read lazily: copying the SDK's model costs microseconds
+            self._source = None
+            if "turn_detection" in source:
+                detection = source.get("turn_detection")
+                self._app = dict(detection) if isinstance(detection, Mapping) else None
+        return self._app
 
     @property
     def reply_expected(self) -> bool:
@@ -39,10 +50,8 @@ class TurnDetection:
         if self._echoes:
             self._echoes -= 1
             return
-        if "turn_detection" not in session:
-            return
-        detection = session.get("turn_detection")
-        self.app = dict(detection) if isinstance(detection, Mapping) else None
+        self.app  # noqa: B018 (fold in the previous session before keeping this one)
+        self._source = session
 
     def forbid(self) -> dict[str, Any] | None:
         """The ``session.update`` that stops user speech from cancelling responses, if needed."""

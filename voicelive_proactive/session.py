@@ -265,6 +265,8 @@ class ProactiveSession:
         self._session_id: str | None = None
         self._user_spoke = False
         self._turns = TurnDetection(self._ids)
+        self._raw_formats: tuple[object, ...] = ("pcm16", "pcm16", 24_000)  # the defaults
+        self._first_session: Mapping[str, Any] | None = None
         self._reply_timer: TimerHandle | None = None
         self._ready_timer: TimerHandle | None = None
         self._idle = IdleWatch(
@@ -352,6 +354,9 @@ class ProactiveSession:
     def update_context(self, **values: Any) -> None:
         """Add or change context values before the greeting (or a later speech) renders."""
         self._context = {**(self._context or {}), **values}
+        greeting = self._greeting
+        if greeting.phase is Phase.WAITING and greeting.rendered is not None:
+            greeting.rendered, greeting.next_alternative, greeting.events = None, 0, None
 
     @overload
     def on(self, event_type: type[E], callback: Callback[E]) -> Callable[[], None]: ...
@@ -404,6 +409,8 @@ class ProactiveSession:
             return
         if needs_pump or self._outbox:
             await self._pump()
+            if self._first_session is not None:
+                self._after_ready()
 
     async def run(
         self, *, on_event: Callable[[Any], Awaitable[None] | None] | None = None
@@ -578,25 +585,34 @@ class ProactiveSession:
         self._session_id = self._session_id or _session_id(event)
         if self._greet_on_ready and not self._ready and self._ready_timer is None:
             self._ready_timer = self._timers.call_later(_READY_WARNING_AFTER, self._warn_not_ready)
+            self._render_ahead()
         return False
 
     def _on_session_updated(self, event: Any) -> bool:
         session = _get(event, "session")
-        if not isinstance(session, Mapping):
+        if type(session) is not dict and not isinstance(session, Mapping):
             raise _Malformed("session.updated without a session object")
-        self._learn_formats(session)
         self._turns.learn(session)
         if self._ready:
+            self._learn_formats(session)
             return False  # after every session.update; the greeting is due only once
-        self._ready = True
-        if self._ready_timer is not None:
-            self._ready_timer.cancel()
+        self._ready = True  # (the ready warning's timer, if any, finds this and stays quiet)
         self._greeting.metrics.session_ready = self._timers.now()
-        self._session_id = _session_id(event) or self._session_id
-        self._start_microphone()
+        self._first_session = session  # its formats are read after the greeting goes out
         if self._greet_on_ready:
             self._make_greeting_due()
         return True
+
+    def _after_ready(self) -> None:
+        """What the first ``session.updated`` needs, once the greeting is on its way."""
+        session, self._first_session = self._first_session, None
+        if session is None:
+            return
+        session_id = session.get("id")
+        if isinstance(session_id, str):
+            self._session_id = session_id
+        self._learn_formats(session)
+        self._start_microphone()
 
     def _on_response_created(self, event: Any) -> bool:
         response = _get(event, "response")
@@ -871,7 +887,8 @@ class ProactiveSession:
             return
         greeting.phase = Phase.QUEUED
         self._queue.appendleft(greeting)  # the greeting is the first thing the agent says
-        self._emit(SpeechQueued(greeting))
+        if self._events.active:
+            self._emit(SpeechQueued(greeting))
         if greeting.if_user_speaking == "skip" and self._user_spoke:
             self._skip(greeting, "the user started speaking before the greeting")
 
@@ -919,17 +936,16 @@ class ProactiveSession:
             speech = self._head()
             if speech is None:
                 break
-            if speech.phase is Phase.QUEUED:
+            phase = speech.phase
+            if phase is Phase.QUEUED:
                 if not self._may_start(speech):
                     break
                 self._prepare(speech)
-                continue
-            if speech.phase is Phase.READY:
-                if not self._may_start(speech):
-                    break
-                await self._send(speech)
-                continue
-            break  # preparing, requested, speaking, or awaiting a tool
+                if speech.phase is not Phase.READY:
+                    continue  # skipped or failed (the next one's turn), or preparing in a task
+            elif phase is not Phase.READY or not self._may_start(speech):
+                break  # preparing, requested, speaking, awaiting a tool, or not its turn yet
+            await self._send(speech)
         if self._outbox:
             await self._send_outbox()
         self._idle.update()
@@ -944,7 +960,7 @@ class ProactiveSession:
             except Exception as exc:
                 self._fail(speech, f"the guard failed: {exc}", exc)
                 return
-            if inspect.isawaitable(answer):
+            if answer.__class__ is not bool and inspect.isawaitable(answer):
                 self._spawn(self._prepare_later(speech, answer, None))
                 return
             if not self._apply_guard(speech, answer):
@@ -961,6 +977,7 @@ class ProactiveSession:
             self._skip(speech, "the guard says this greeting was already given")
             return False
         speech.resumed = True
+        speech.rendered, speech.next_alternative, speech.events = None, 0, None  # not these
         speech.alternatives = self._resume.alternatives()
         speech.update(resumed=True)
         return True
@@ -975,11 +992,32 @@ class ProactiveSession:
             except Exception as exc:
                 self._render_failed(speech, strategy, exc)
                 continue
-            if inspect.isawaitable(result):
+            if result.__class__ is not Greeting and inspect.isawaitable(result):
                 self._spawn(self._prepare_later(speech, None, (strategy, result)))
                 return
             self._accept(speech, strategy, result)
         speech.phase = Phase.READY
+
+    def _render_ahead(self) -> None:
+        """Render the greeting before it is due (at ``session.created``), off the critical path.
+
+        Only a synchronous render is kept; the guard is still asked when the greeting is due,
+        and :meth:`update_context` throws the early rendering away.
+        """
+        speech = self._greeting
+        if speech.phase is not Phase.WAITING or speech.rendered is not None:
+            return
+        strategy = speech.alternatives[0]
+        try:
+            result = strategy.render(self._context_for_render())
+        except Exception:
+            return  # rendered again when due, and then its error counts
+        if result.__class__ is Greeting:
+            speech.rendered = (result, strategy)
+            speech.next_alternative = 1
+            speech.events = greeting_events(result, self._ids)  # ready to send
+        elif inspect.iscoroutine(result):
+            result.close()  # async: it renders when due, in a task
 
     async def _prepare_later(
         self,
@@ -1052,7 +1090,7 @@ class ProactiveSession:
     async def _send(self, speech: Speech) -> None:
         assert speech.rendered is not None
         greeting, strategy = speech.rendered
-        events = greeting_events(greeting, self._ids)
+        events, speech.events = speech.events or greeting_events(greeting, self._ids), None
         create_id = events[-1]["event_id"]
         protect = not speech.interruptible or self._echo_guard_s > 0
         yields = speech.interruptible and speech.if_user_speaking != "speak"
@@ -1067,7 +1105,6 @@ class ProactiveSession:
         self._floor.request_sent(request)  # before awaiting: nothing else may start now
         speech.request = request
         speech.phase = Phase.REQUESTED
-        speech.update(greeting=greeting, strategy=strategy, attempts=speech.next_alternative)
         speech.metrics.greeting_sent = self._timers.now()
         try:
             if protect:
@@ -1080,7 +1117,11 @@ class ProactiveSession:
             log.warning("voicelive-proactive: could not send %r: %s", speech, exc)
             self._floor.request_lost(request)
             speech.request = None
+            speech.update(greeting=greeting, strategy=strategy, attempts=speech.next_alternative)
             self._fail(speech, "it could not be sent: the connection failed", exc)
+            return
+        # Recorded after the send: the greeting goes out a few microseconds sooner.
+        speech.update(greeting=greeting, strategy=strategy, attempts=speech.next_alternative)
 
     async def _send_outbox(self) -> None:
         """Best-effort events (cancel, truncate, session.update): a failure fails nothing."""
@@ -1153,11 +1194,14 @@ class ProactiveSession:
             self._outbox.append(update)
 
     def _learn_formats(self, session: Mapping[str, Any]) -> None:
-        if not any(
-            key in session
-            for key in ("output_audio_format", "input_audio_format", "input_audio_sampling_rate")
-        ):
-            return
+        raw = (
+            session.get("output_audio_format"),
+            session.get("input_audio_format"),
+            session.get("input_audio_sampling_rate"),
+        )
+        if raw == self._raw_formats or raw == (None, None, None):
+            return  # unchanged (every session.updated repeats them)
+        self._raw_formats = raw
         try:
             output, input_ = AudioFormat.from_session(session)
         except ConfigurationError as exc:
@@ -1327,7 +1371,7 @@ class ProactiveSession:
     # ------------------------------------------------------------------ plumbing
 
     def _emit(self, event: ProactiveEvent) -> None:
-        if self._events.has_subscribers:
+        if self._events.active:
             self._events.emit(event, self._loop)
 
     def _spawn(self, coro: Any) -> None:

@@ -7,9 +7,7 @@ import concurrent.futures
 import contextlib
 import enum
 import itertools
-import threading
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from .outcome import GreetingMetrics, GreetingOutcome, GreetingStatus
@@ -76,6 +74,7 @@ class Speech:
         self.next_alternative = 0
         self.errors: list[BaseException] = []
         self.rendered: tuple[Greeting, GreetingStrategy] | None = None
+        self.events: list[dict[str, Any]] | None = None  # its wire events, built in advance
         self.request: Request | None = None
         self.response: ResponseView | None = None
         self.playout_marker: int | None = None
@@ -84,7 +83,6 @@ class Speech:
         self.started = False  # its first audio was queued
         self._outcome = GreetingOutcome()
         self._canceller = canceller
-        self._lock = threading.Lock()
         self._done: concurrent.futures.Future[None] = concurrent.futures.Future()
 
     # -- public --------------------------------------------------------------------------------
@@ -143,15 +141,27 @@ class Speech:
     # -- for the session -----------------------------------------------------------------------
 
     def update(self, **changes: Any) -> None:
-        """Move the outcome forward; a settled outcome, or a final status, never changes."""
-        with self._lock:
-            current = self._outcome
-            if current.settled:
-                return
-            if current.status is not GreetingStatus.PENDING and "status" in changes:
-                changes.pop("status")
-            if changes:
-                self._outcome = replace(current, **changes)
+        """Move the outcome forward; a settled outcome, or a final status, never changes.
+
+        Only the session's loop calls this; readers on other threads see either the old or
+        the new outcome object, never a half-made one.
+        """
+        current = self._outcome
+        if current.settled:
+            return
+        if current.status is not GreetingStatus.PENDING:
+            changes.pop("status", None)
+        if not changes:
+            return
+        # A field-for-field copy: dataclasses.replace() re-runs __init__ and costs several
+        # microseconds on the path that sends the greeting.
+        outcome = object.__new__(GreetingOutcome)
+        fields = outcome.__dict__
+        fields.update(current.__dict__)
+        fields.update(changes)
+        if fields["status"] in (GreetingStatus.SKIPPED, GreetingStatus.FAILED):
+            fields["settled"] = True
+        self._outcome = outcome
 
     def finish(self) -> None:
         """The service is done with it: wake :meth:`wait`."""
