@@ -139,11 +139,13 @@ async def test_an_uninterruptible_greeting_is_heard_in_full_despite_loud_speech(
             audio=mem,
             interruptible=False,
         ) as p:
-            runner = asyncio.create_task(p.run())
+            seen: list[str] = []
+            runner = asyncio.create_task(p.run(on_event=lambda e: seen.append(e.type)))
             await until(lambda: p.metrics.audio_bytes > 0)
             mem.feed(loud(600))  # the caller talks over the notice
             await p.wait(timeout=10)
-            await emu.wait_sent("input_audio_buffer.speech_started", timeout=5)
+            await until(lambda: "input_audio_buffer.speech_started" in seen)
+            assert not p.outcome.settled  # still playing: the user's speech changed nothing
             mem.play_all()
             await emu.wait_received("session.update", count=3, timeout=5)
             await conn.close()
