@@ -43,28 +43,6 @@ MIC_NAME = "mic.fifo"
 F_SETPIPE_SZ = 1031
 
 
-def duplex_asoundrc(playback_file: Path, capture_file: Path) -> str:
-    """``asoundrc()`` with a capture side that reads ``capture_file`` (the ``infile`` option)."""
-    return f"""\
-pcm.!default {{
-    type asym
-    playback.pcm {{
-        type file
-        slave.pcm "null"
-        file "{playback_file}"
-        format "raw"
-    }}
-    capture.pcm {{
-        type file
-        slave.pcm "null"
-        file "/dev/null"
-        infile "{capture_file}"
-        format "raw"
-    }}
-}}
-"""
-
-
 @dataclass
 class AlsaFileDevice:
     """A temporary ``HOME`` whose default ALSA device plays into ``home/speaker.fifo``
@@ -79,7 +57,7 @@ class AlsaFileDevice:
         os.mkfifo(home / FIFO_NAME)
         if capture:
             os.mkfifo(home / MIC_NAME)
-            text = duplex_asoundrc(home / FIFO_NAME, home / MIC_NAME)
+            text = asoundrc(home / FIFO_NAME, home / MIC_NAME)
         else:
             text = asoundrc(home / FIFO_NAME)
         (home / ".asoundrc").write_text(text)

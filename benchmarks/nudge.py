@@ -48,7 +48,6 @@ def idle_nudge_missing() -> str | None:
 
 
 async def _trial(endpoint: str, api_key: str, variant: str) -> dict[str, Any]:
-    import numpy as np
     from azure.ai.voicelive.aio import VoiceLiveConnection
 
     import voicelive_proactive as vp
@@ -123,10 +122,9 @@ async def _trial(endpoint: str, api_key: str, variant: str) -> dict[str, Any]:
     data = speaker.stop()
     tap = box["tap"]
     out: dict[str, Any] = {"variant": variant, "creates": tap.creates}
-    samples = np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2")
-    voiced = np.flatnonzero(samples)
-    if tap.creates >= 2 and len(voiced):
-        last_offset = 2 * int(voiced[-1])
+    end = _greeting_end(data)
+    if tap.creates >= 2 and end is not None:
+        last_offset = end - 2  # the greeting's last sample: its trailing silence is audio too
         heard = speaker.heard_at(last_offset)
         if heard is not None:
             out["lateness_ms"] = (tap.create_ns[1] / 1e9 - heard - AFTER_S) * 1000
@@ -134,6 +132,31 @@ async def _trial(endpoint: str, api_key: str, variant: str) -> dict[str, Any]:
             out["nudge_ns"] = tap.create_ns[1]
             out["last_heard_ns"] = int(heard * 1e9)
     return out
+
+
+def _greeting_end(heard: bytes) -> int | None:
+    """Where the greeting's audio ends in what the speaker heard (bytes), or None.
+
+    The audio is exactly what the emulator sent (the synthesized clip, its last chunk padded
+    to a whole 100 ms), found in the speaker's stream by its samples: 24 kHz PCM16 plays bit
+    for bit through the file device. So the end is exact even though the audio finishes with
+    silence; the end of playout is its last sample, voiced or not.
+    """
+    import base64
+
+    import numpy as np
+
+    from voicelive_proactive.emulator.speech import build_speech
+
+    audio = b"".join(
+        base64.b64decode(chunk) for chunk in build_speech(GREETING, "synthetic").chunks
+    )
+    voiced = np.flatnonzero(np.frombuffer(audio, dtype="<i2"))
+    if not len(voiced):
+        return None
+    first = 2 * int(voiced[0])
+    found = heard.find(audio[first : first + 4800])
+    return None if found < 0 else found - first + len(audio)
 
 
 async def _child(params: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from azure.ai.voicelive.models import (
     AssistantMessageItem,
     ClientEventConversationItemCreate,
     ClientEventConversationItemTruncate,
+    ClientEventInputAudioBufferAppend,
     ClientEventResponseCancel,
     ClientEventResponseCreate,
     ClientEventSessionUpdate,
@@ -23,6 +24,7 @@ from azure.ai.voicelive.models import (
 import voicelive_proactive as vp
 from voicelive_proactive.floor import TAG_KEY
 from voicelive_proactive.wire import (
+    append_event,
     cancel_event,
     greeting_events,
     session_update_event,
@@ -61,6 +63,9 @@ def test_instructed_matches_the_sdk_models_byte_for_byte() -> None:
 
 
 def test_control_events_match_the_sdk_models() -> None:
+    assert json.dumps(append_event("e0", b"\x01\x02")) == json.dumps(
+        ClientEventInputAudioBufferAppend(audio="AQI=", event_id="e0").as_dict()
+    )
     assert json.dumps(cancel_event("e1", "r1")) == json.dumps(
         ClientEventResponseCancel(event_id="e1", response_id="r1").as_dict()
     )

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
-
-from azure.ai.voicelive.models import ClientEvent, ClientEventInputAudioBufferAppend
+from typing import Any
 
 from .audio.base import AudioIO
+from .wire import append_event
 
 __all__ = ["MicrophoneUplink"]
 
@@ -31,7 +30,7 @@ class MicrophoneUplink:
 
     def __init__(
         self,
-        send: Callable[[ClientEvent], Awaitable[None]],
+        send: Callable[[Any], Awaitable[None]],
         event_ids: Iterator[str],
     ) -> None:
         self._send = send
@@ -75,9 +74,9 @@ class MicrophoneUplink:
             while not queue:
                 wakeup.clear()
                 await wakeup.wait()
-            event = ClientEventInputAudioBufferAppend(
-                audio=base64.b64encode(queue.popleft()).decode("ascii"), event_id=next(self._ids)
-            )
+            # A plain wire dict, in the key order the SDK's model serializes to (pinned by
+            # tests/test_wire.py): building the model costs ~9 µs a block, 450 µs a second.
+            event = append_event(next(self._ids), queue.popleft())
             try:
                 await send(event)
             except Exception as exc:

@@ -11,6 +11,7 @@ echoes it in ``response.created``, which proves the response is ours (see ``floo
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ from .floor import TAG_KEY
 from .greetings import Greeting, GreetingMode
 
 __all__ = [
+    "append_event",
     "cancel_event",
     "greeting_events",
     "session_update_event",
@@ -62,6 +64,15 @@ def greeting_events(greeting: Greeting, event_ids: Iterator[str]) -> list[dict[s
             "type": "response.create",
         },
     ]
+
+
+def append_event(event_id: str, pcm: bytes) -> dict[str, Any]:
+    """``input_audio_buffer.append`` carrying one block of microphone audio."""
+    return {
+        "audio": base64.b64encode(pcm).decode("ascii"),
+        "event_id": event_id,
+        "type": "input_audio_buffer.append",
+    }
 
 
 def cancel_event(event_id: str, response_id: str) -> dict[str, Any]:

@@ -190,6 +190,9 @@ class PlaybackBuffer:
         self._stale = 0
         self._callback_errors = 0
         self._status_flags = 0
+        # How late each recent callback ran after PortAudio asked for it (GIL and scheduler
+        # delay), in seconds; bounded, so it costs one append per callback.
+        self.callback_delays: deque[float] = deque(maxlen=4096)
         self._zeros = memoryview(bytes(20 * BYTES_PER_MS))
         # The playout clock, all in bytes of the device stream.
         self.bytes_per_second = bytes_per_second
@@ -386,6 +389,7 @@ class PlaybackBuffer:
                 skew = now - current
                 if skew < self._skew or skew > self._skew + 1.0:  # or another clock base
                     self._skew = skew
+                self.callback_delays.append(skew - self._skew)
                 now = current + self._skew
         origin = now + lead - self._stream_pos / self.bytes_per_second
         # Each callback gives a lower bound of the true origin (audio cannot be heard before
@@ -713,6 +717,18 @@ class SounddeviceAudioIO:
     def callback_errors(self) -> int:
         """Output callbacks that failed and played silence instead (should stay 0)."""
         return self._buffer.callback_errors
+
+    @property
+    def status_flags(self) -> int:
+        """Output callbacks PortAudio flagged (an underflow: the device ran dry)."""
+        return self._buffer.status_flags
+
+    @property
+    def callback_delays(self) -> list[float]:
+        """How late (seconds) each recent output callback ran after PortAudio called for it:
+        the time it waited for the GIL and the scheduler. A delay longer than the output
+        latency is a gap the listener hears."""
+        return list(self._buffer.callback_delays)
 
     @property
     def playback_block_ms(self) -> int:

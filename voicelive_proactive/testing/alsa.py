@@ -17,11 +17,26 @@ import os
 __all__ = ["PacedSpeaker", "asoundrc"]
 
 
-def asoundrc(playback_file: str | os.PathLike[str]) -> str:
-    """The text of an ``.asoundrc`` whose default device plays into ``playback_file``."""
-    path = os.fspath(playback_file)
-    if '"' in path or "\n" in path:
-        raise ValueError(f"{path!r} cannot be quoted in an ALSA configuration file.")
+def asoundrc(
+    playback_file: str | os.PathLike[str], capture_file: str | os.PathLike[str] | None = None
+) -> str:
+    """The text of an ``.asoundrc`` whose default device plays into ``playback_file``.
+
+    Capture reads ALSA's ``null`` PCM, or ``capture_file`` when given (raw 16-bit PCM, e.g.
+    a FIFO a test writes at real-time pace: the ``file`` plugin's ``infile``).
+    """
+    path = _quoted(playback_file)
+    capture = "type null"
+    if capture_file is not None:
+        capture = "\n        ".join(
+            (
+                "type file",
+                'slave.pcm "null"',
+                'file "/dev/null"',
+                f'infile "{_quoted(capture_file)}"',
+                'format "raw"',
+            )
+        )
     return f"""\
 pcm.!default {{
     type asym
@@ -32,10 +47,17 @@ pcm.!default {{
         format "raw"
     }}
     capture.pcm {{
-        type null
+        {capture}
     }}
 }}
 """
+
+
+def _quoted(path: str | os.PathLike[str]) -> str:
+    text = os.fspath(path)
+    if '"' in text or "\n" in text:
+        raise ValueError(f"{text!r} cannot be quoted in an ALSA configuration file.")
+    return text
 
 
 F_SETPIPE_SZ = 1031  # from <linux/fcntl.h>; not exposed by Python 3.10's fcntl
