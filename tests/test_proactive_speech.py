@@ -525,3 +525,37 @@ async def test_a_greeting_that_calls_a_tool_is_pending_until_the_next_response_s
     assert h.p.outcome.status is vp.GreetingStatus.SENT
     assert h.p.outcome.transcript == "Hi Lisa!"
     assert h.p.finished
+
+
+async def test_cancelling_before_the_service_answers_stops_it_when_it_starts() -> None:
+    mem = MemoryAudioIO()
+    h = Harness(greet_on_ready=False, audio=mem)
+    await h.d(U)
+    speech = await h.p.say("Never mind.")
+    await h.settle()
+    create = h.creates()[0]
+    assert speech.cancel() is True
+    await h.settle()
+    await h.d(*audio_response_events("r1", "i1", [CHUNK], answering=create))
+    assert [c["response_id"] for c in h.fake.sent_of("response.cancel")] == ["r1"]
+    assert mem.queued == b""
+    assert speech.outcome.status is vp.GreetingStatus.SKIPPED
+    assert speech.outcome.reason == "cancelled by the app"
+
+
+async def test_cancelling_a_speech_still_playing_spares_the_next_ones_audio() -> None:
+    mem = MemoryAudioIO()
+    h = Harness(greet_on_ready=False, audio=mem)
+    await h.d(U)
+    first = await h.p.say("First.")
+    await h.settle()
+    await h.answer(h.creates()[0], chunks=3)  # done on the service, not played yet
+    await h.p.say("Second.")
+    await h.settle()
+    await h.answer(h.creates()[1], chunks=2)
+    first.cancel()  # too late to stop it alone: the second is queued behind it
+    await h.settle()
+    assert mem.skip_count == 0 and len(mem.pending) == 5 * len(CHUNK)
+    mem.play_all()
+    await h.settle()
+    assert first.outcome.settled and not first.outcome.interrupted

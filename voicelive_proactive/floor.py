@@ -330,6 +330,11 @@ class Floor:
         active = self.active
         return active is not None and active.request is not None and active.request.protected
 
+    def last_heard(self, view: ResponseView) -> bool:
+        """Nothing queued for the speaker comes after ``view``'s audio."""
+        segments = self._ledger.segments
+        return not segments or segments[-1][0] == view.id
+
     def response(self, response_id: object) -> ResponseView | None:
         return self._responses.get(response_id) if isinstance(response_id, str) else None
 

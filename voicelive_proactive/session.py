@@ -24,6 +24,7 @@ import inspect
 import itertools
 import logging
 import secrets
+import sys
 import threading
 import time
 from collections import deque
@@ -408,9 +409,11 @@ class ProactiveSession:
             self._health.record("internal_errors", exc, f"internal error handling {event_type}")
             return
         if needs_pump or self._outbox:
-            await self._pump()
-            if self._first_session is not None:
-                self._after_ready()
+            try:
+                await self._pump()
+            finally:
+                if self._first_session is not None:
+                    self._after_ready()
 
     async def run(
         self, *, on_event: Callable[[Any], Awaitable[None] | None] | None = None
@@ -661,7 +664,7 @@ class ProactiveSession:
     def _on_audio_delta(self, event: Any) -> bool:
         response_id = _get(event, "response_id")
         try:
-            pcm = base64.b64decode(_get(event, "delta"), validate=True)
+            pcm = _decode_audio(_get(event, "delta"))
         except (binascii.Error, ValueError, TypeError) as exc:
             raise _Malformed(f"undecodable audio: {exc}") from None
         verdict = self._floor.audio(response_id, pcm)
@@ -799,6 +802,9 @@ class ProactiveSession:
         speech.request = None
         speech.response = None
         speech.metrics.greeting_sent = speech.metrics.response_created = None
+        if speech.cancelled:
+            self._skip(speech, "cancelled by the app")
+            return
         if fact.busy and not fact.request.item_rejected:
             # Another response started first (e.g. server VAD): the same speech, sent later.
             log.info("voicelive-proactive: a response is active; %r waits for it", speech)
@@ -839,14 +845,15 @@ class ProactiveSession:
             speech.phase = Phase.QUEUED  # its response never reached the user: fall back
             return
         if request is not None and request.user_spoke_after and request.yield_to_user:
-            if (
-                speech.if_user_speaking == "wait"
-                and speech.outcome.status is GreetingStatus.PENDING
-            ):
+            pending = speech.outcome.status is GreetingStatus.PENDING
+            if pending and speech.cancelled:
+                self._skip(speech, "cancelled by the app")
+                return
+            if pending and speech.if_user_speaking == "wait":
                 speech.request = speech.response = None
                 speech.phase = Phase.READY  # say it again after the user's turn
                 return
-            if speech.outcome.status is GreetingStatus.PENDING:
+            if pending:
                 self._skip(speech, "the user started speaking before it could be heard")
                 return
         transcript = view.transcript or None
@@ -1346,27 +1353,25 @@ class ProactiveSession:
         self._call_in_loop(self._cancel, speech)
 
     def _cancel(self, speech: Speech) -> None:
+        speech.cancelled = True
+        view = speech.response
         if speech.phase is Phase.DONE:
-            if speech in self._unsettled:  # still playing locally: stop it now
-                self._flush_for(speech)
+            # Done on the service, maybe still playing: stop the speaker, unless a later
+            # response's audio is queued behind it (the speaker cannot drop only a part).
+            if view is not None and speech in self._unsettled and self._floor.last_heard(view):
+                self._apply(self._floor.barge_in(self._speaker.flush()))
             return
         if speech.phase in (Phase.WAITING, Phase.QUEUED, Phase.PREPARING, Phase.READY):
             self._skip(speech, "cancelled by the app")
             self._spawn(self._pump())
             return
-        view = speech.response
         if view is not None and view.ours and view.active:
             self._outbox.append(cancel_event(next(self._ids), view.id))
+            self._apply(self._floor.barge_in(self._speaker.flush()))
         elif speech.request is not None:
-            speech.request.user_spoke_after = True  # mute it once the service answers
-            speech.request.yield_to_user = True
-            speech.if_user_speaking = "skip"
-        self._flush_for(speech)
+            # Not answered yet: once the service starts it, it is stopped and never heard.
+            speech.request.user_spoke_after = speech.request.yield_to_user = True
         self._spawn(self._pump())
-
-    def _flush_for(self, speech: Speech) -> None:
-        dropped = self._speaker.flush()
-        self._apply(self._floor.barge_in(dropped))
 
     # ------------------------------------------------------------------ plumbing
 
@@ -1474,6 +1479,18 @@ def _get(event: Any, key: str) -> Any:
         return event[key]
     except (KeyError, TypeError, IndexError):
         raise _Malformed(f"the event has no {key!r}") from None
+
+
+if sys.version_info >= (3, 11):
+
+    def _decode_audio(data: str) -> bytes:
+        # Strict: a chunk with stray characters is malformed, not silently re-aligned audio.
+        return binascii.a2b_base64(data, strict_mode=True)
+
+else:
+
+    def _decode_audio(data: str) -> bytes:
+        return base64.b64decode(data, validate=True)
 
 
 def _owner(request: Request | None) -> Speech | None:

@@ -81,6 +81,7 @@ class Speech:
         self.needs_guard = kind is SpeechKind.GREETING
         self.resumed = False
         self.started = False  # its first audio was queued
+        self.cancelled = False  # the app called cancel()
         self._outcome = GreetingOutcome()
         self._canceller = canceller
         self._done: concurrent.futures.Future[None] = concurrent.futures.Future()
