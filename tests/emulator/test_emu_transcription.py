@@ -299,6 +299,19 @@ def test_the_matcher_tells_registered_sentences_apart_under_client_changes() -> 
             assert REGISTRY.recognize(envelope(heard, rate)) == text
         faster = resample_pcm16(pcm, 24_000, 19_200)  # played at 24 kHz: 25 % faster
         assert REGISTRY.recognize(envelope(faster, 24_000)) == text
+        assert REGISTRY.recognize(envelope(edited(pcm), 24_000)) == text
+
+
+def edited(pcm: bytes) -> bytes:
+    """What a test harness might do to a clip: cut to its loud part, level it, squeeze it."""
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    frames = samples[: samples.size // 480 * 480].reshape(-1, 480)
+    rms = np.sqrt(np.mean(frames**2, axis=1))
+    loud = np.flatnonzero(rms >= rms.max() / 10)  # within 20 dB of the loudest 20 ms
+    cut = samples[loud[0] * 480 : (loud[-1] + 1) * 480]
+    levelled = np.clip(cut * (3000 / np.sqrt(np.mean(cut**2))), -32768, 32767)
+    squeezed = resample_pcm16(levelled.astype("<i2").tobytes(), 30_000, 24_000)  # 20 % shorter
+    return bytes(4800) + squeezed + bytes(9600)
 
 
 def test_unregistered_speech_and_noise_are_not_recognized() -> None:
@@ -369,4 +382,4 @@ def test_an_empty_environment_variable_turns_sharing_off(monkeypatch: pytest.Mon
     assert default_directory() == Path("/some/where")
     monkeypatch.delenv("VOICELIVE_EMULATOR_UTTERANCES")
     directory = default_directory()
-    assert directory is not None and directory.name == "utterances-v1"
+    assert directory is not None and directory.name == "utterances-v2"

@@ -43,7 +43,8 @@ async def recognize(heard: Heard, transcriber: Transcriber | None) -> Recognitio
             return Recognition(None, f"{type(exc).__name__}: {exc}")
         if text is not None:
             return Recognition(str(text))
-    return Recognition(REGISTRY.recognize(heard.levels))
+    # Off the loop: a large registry takes milliseconds to search.
+    return Recognition(await asyncio.to_thread(REGISTRY.recognize, heard.levels))
 
 
 def transcription_events(
