@@ -383,3 +383,24 @@ def test_an_empty_environment_variable_turns_sharing_off(monkeypatch: pytest.Mon
     monkeypatch.delenv("VOICELIVE_EMULATOR_UTTERANCES")
     directory = default_directory()
     assert directory is not None and directory.name == "utterances-v2"
+
+
+async def test_a_wav_file_sent_header_and_all_is_recognized(emu: Emulator) -> None:
+    # The SDK's own tests append whole WAV files: the 44-byte header is a click of noise.
+    import io
+    import wave
+
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(16_000)
+        wav.writeframes(resample_pcm16(synthesize(LAKE), 24_000, 16_000))
+    async with sdk(emu) as conn:
+        await conn.session.update(
+            session={"input_audio_sampling_rate": 16_000, **transcription().as_dict()}
+        )
+        await until(conn, "session.updated")
+        await send_audio(conn, out.getvalue() + bytes(32_000), AudioFormat("pcm16", 16_000))
+        completed = (await until(conn, f"{TRANSCRIBED}.completed"))[-1]
+    assert completed.transcript == LAKE

@@ -27,6 +27,7 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
 
 from .utterance_store import UtteranceStore, default_directory
 
@@ -61,6 +62,8 @@ _MIN_FRAMES: Final = 12  # 120 ms of voiced audio at least
 _SPEED_RANGE: Final = (0.6, 1.6)
 _SHORT_SPEED_RANGE: Final = (0.9, 1.11)  # a bump stretched far fits any other bump
 _SMOOTH: Final = np.ones(3) / 3
+_MEDIAN_FRAMES: Final = 3
+_CLICK_DB: Final = 6.0
 _BATCH_MS: Final = 500
 
 FloatArray = npt.NDArray[np.float64]
@@ -88,8 +91,13 @@ def envelope(pcm: bytes, sample_rate: int) -> FloatArray:
 
 def _contours(levels: FloatArray) -> tuple[FloatArray, ...]:
     """The voiced span at each trim depth, smoothed, relative to the peak, clipped."""
-    if levels.size == 0:
+    if levels.size < _MEDIAN_FRAMES:
         return ()
+    # A lone loud frame is a click (a WAV header sent as audio, say), not speech: it would
+    # pass for the loudest moment and shift the whole contour. Bring it down to its
+    # neighbours' level; everything else stays as it was.
+    median = np.median(sliding_window_view(np.pad(levels, 1, constant_values=_FLOOR_DB), 3), axis=1)
+    levels = np.where(levels > median + _CLICK_DB, median, levels)
     peak = float(levels.max())
     found = []
     for depth in _TRIMS_DB:
