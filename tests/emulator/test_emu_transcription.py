@@ -404,3 +404,66 @@ async def test_a_wav_file_sent_header_and_all_is_recognized(emu: Emulator) -> No
         await send_audio(conn, out.getvalue() + bytes(32_000), AudioFormat("pcm16", 16_000))
         completed = (await until(conn, f"{TRANSCRIBED}.completed"))[-1]
     assert completed.transcript == LAKE
+
+
+async def test_remove_filler_words_drops_a_turn_that_is_only_a_filler(emu: Emulator) -> None:
+    fmt = PCM24
+    async with sdk(emu) as conn:
+        await conn.session.update(
+            session={"turn_detection": {"type": "azure_semantic_vad", "remove_filler_words": True}}
+        )
+        await until(conn, "session.updated")
+        await send_audio(conn, recording("Um"), fmt)  # recognized: a filler, not a turn
+        await send_audio(conn, recording(LAKE), fmt)
+        events = await until(conn, "response.done")
+    names = types_of(events)
+    assert names.count("input_audio_buffer.speech_started") == 1
+    assert names.count("input_audio_buffer.committed") == 1
+    started = next(e for e in events if e.type == "input_audio_buffer.speech_started")
+    assert started.audio_start_ms > 1_500  # the second clip's turn, not the filler's
+    assert LAKE in events[-1].response.output[0].content[0].transcript
+
+
+async def test_remove_filler_words_keeps_short_sounds_it_cannot_recognize(emu: Emulator) -> None:
+    t = np.arange(24_000 * 3 // 10) / 24_000
+    beep = (8000 * np.sin(2 * np.pi * 440 * t)).astype("<i2").tobytes()
+    async with sdk(emu) as conn:
+        await conn.session.update(
+            session={
+                "turn_detection": {
+                    "type": "server_vad",
+                    "remove_filler_words": True,
+                    "create_response": False,
+                }
+            }
+        )
+        await until(conn, "session.updated")
+        await send_audio(conn, bytes(24_000) + beep + bytes(48_000), PCM24)
+        events = await until(conn, "conversation.item.created")
+    names = types_of(events)
+    # held back until the turn ended, then announced with its true start
+    assert names[-4:] == [
+        "input_audio_buffer.speech_started",
+        "input_audio_buffer.speech_stopped",
+        "input_audio_buffer.committed",
+        "conversation.item.created",
+    ]
+    assert events[-4].audio_start_ms == 200  # 0.5 s of silence less the 300 ms padding
+
+
+async def test_remove_filler_words_still_lets_long_speech_barge_in(emu: Emulator) -> None:
+    emu.pace = 1.0
+    async with sdk(emu) as conn:
+        await conn.session.update(
+            session={"turn_detection": {"type": "server_vad", "remove_filler_words": True}}
+        )
+        await until(conn, "session.updated")
+        await conn.response.create(response={"modalities": ["text", "audio"]})
+        await until(conn, "response.audio.delta")
+        speech = recording("I like to read books in the park on sunny days.")
+        await send_audio(conn, speech[: len(speech) // 2], PCM24)  # still talking
+        events = await until(conn, "response.done")
+    names = types_of(events)
+    assert "input_audio_buffer.speech_started" in names
+    assert "input_audio_buffer.speech_stopped" not in names
+    assert events[-1].response.status_details.reason == "turn_detected"

@@ -41,7 +41,7 @@ from .session_config import (
     session_problem,
 )
 from .speech import SpeechCache
-from .transcription import recognize, transcription_events
+from .transcription import MAX_FILLER_MS, Recognition, is_filler, recognize, transcription_events
 from .unsupported import NotEmulated, response_warnings, session_warnings
 from .vad import SpeechStarted, VadEvent
 from .voice import MAX_TEXT_CHARS
@@ -146,6 +146,7 @@ class EmulatedConnection:
         self._listener = Listener(keep_pcm=transcriber is not None)
         self._input = InputAudioBuffer(self._listener)
         self._pcm_rate = 24_000  # the PCM input rate the client chose (g711 is always 8 kHz)
+        self._pending_start: SpeechStarted | None = None  # held back: it may be a filler word
         self._configure_vad()
         self._handlers: dict[str, Handler] = {
             "session.update": self._on_session_update,
@@ -357,6 +358,7 @@ class EmulatedConnection:
             await self._send("warning", {"warning": warning.body()})
 
     def _configure_vad(self) -> None:
+        self._pending_start = None
         self._input.configure(self.session.get("turn_detection"), input_format(self.session))
 
     def _turn_setting(self, name: str) -> bool:
@@ -629,27 +631,48 @@ class EmulatedConnection:
             return
         for vad_event in self._input.append(pcm):
             await self._on_vad(vad_event)
+        pending = self._pending_start
+        if pending is not None and self._input.speech_ms(pending.speech_ms) > MAX_FILLER_MS:
+            self._pending_start = None  # too long for a filler word: a turn after all
+            await self._speech_started(pending)
+
+    async def _speech_started(self, event: SpeechStarted) -> None:
+        item_id = self._input.turn_item_id = self._ids.new("item")
+        await self._send(
+            "input_audio_buffer.speech_started",
+            {"audio_start_ms": event.audio_start_ms, "item_id": item_id},
+        )
+        active = self._response
+        # Only a response that speaks into the conversation is interrupted; an
+        # out-of-band one (conversation "none") carries on.
+        if self._turn_setting("interrupt_response") and active and active.in_conversation:
+            await self._cancel_active("turn_detected")
 
     async def _on_vad(self, event: VadEvent) -> None:
         if isinstance(event, SpeechStarted):
-            item_id = self._input.turn_item_id = self._ids.new("item")
-            await self._send(
-                "input_audio_buffer.speech_started",
-                {"audio_start_ms": event.audio_start_ms, "item_id": item_id},
-            )
-            active = self._response
-            # Only a response that speaks into the conversation is interrupted; an
-            # out-of-band one (conversation "none") carries on.
-            if self._turn_setting("interrupt_response") and active and active.in_conversation:
-                await self._cancel_active("turn_detected")
+            if self._removes_fillers():
+                # Wait: if this turn is only "um" or "uh", it is not a turn at all.
+                self._pending_start = event
+            else:
+                await self._speech_started(event)
             return
+        heard = self._listener.take(event.audio_end_ms)
+        recognition = None
+        pending, self._pending_start = self._pending_start, None
+        if pending is not None:
+            recognition = await self._recognize(heard)
+            if is_filler(recognition.text):
+                self._input.consume(until_ms=event.audio_end_ms)
+                self._input.turn_item_id = None
+                return
+            await self._speech_started(pending)
         item_id = self._input.take_turn_item_id(self._ids.new("item"))
         await self._send(
             "input_audio_buffer.speech_stopped",
             {"audio_end_ms": event.audio_end_ms, "item_id": item_id},
         )
         self._input.consume(until_ms=event.audio_end_ms)
-        await self._commit(item_id, self._listener.take(event.audio_end_ms))
+        await self._commit(item_id, heard, recognition)
         if not self._turn_setting("create_response"):
             return
         if self._response is not None:
@@ -660,7 +683,13 @@ class EmulatedConnection:
             return
         self._start_vad_response()
 
-    async def _commit(self, item_id: str, heard: Heard) -> None:
+    def _removes_fillers(self) -> bool:
+        turn_detection = self.session.get("turn_detection") or {}
+        return turn_detection.get("remove_filler_words") is True
+
+    async def _commit(
+        self, item_id: str, heard: Heard, recognition: Recognition | None = None
+    ) -> None:
         item = message_item(item_id, "user", [{"type": "input_audio", "transcript": None}])
         await self._send(
             "input_audio_buffer.committed",
@@ -670,14 +699,16 @@ class EmulatedConnection:
         await self._send(
             "conversation.item.created", {"previous_item_id": previous, "item": clone(item)}
         )
-        await self._hear(item_id, heard)
+        await self._hear(item_id, recognition or await self._recognize(heard))
 
-    async def _hear(self, item_id: str, heard: Heard) -> None:
-        """Recognize the item's audio; with transcription on, say so and fill in the item."""
+    async def _recognize(self, heard: Heard) -> Recognition:
         if self._learning is not None:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self._learning)
-        recognition = await recognize(heard, self._transcriber)
+        return await recognize(heard, self._transcriber)
+
+    async def _hear(self, item_id: str, recognition: Recognition) -> None:
+        """Keep what the item said; with transcription on, say so and fill in the item."""
         if recognition.text:
             self.conversation.heard[item_id] = recognition.text
         options = self.session.get("input_audio_transcription")
@@ -700,10 +731,12 @@ class EmulatedConnection:
             )
             return
         item_id = self._input.take_turn_item_id(self._ids.new("item"))
+        self._pending_start = None
         self._input.consume()
         await self._commit(item_id, self._listener.take())
 
     async def _on_audio_clear(self, event: dict[str, Any], client_id: str | None) -> None:
+        self._pending_start = None
         self._input.clear()
         await self._send("input_audio_buffer.cleared", {})
 
