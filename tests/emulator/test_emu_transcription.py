@@ -467,3 +467,15 @@ async def test_remove_filler_words_still_lets_long_speech_barge_in(emu: Emulator
     assert "input_audio_buffer.speech_started" in names
     assert "input_audio_buffer.speech_stopped" not in names
     assert events[-1].response.status_details.reason == "turn_detected"
+
+
+def test_the_shared_directory_is_bounded(tmp_path: Path) -> None:
+    from voicelive_proactive.emulator.utterance_store import UtteranceStore
+
+    store = UtteranceStore(tmp_path)
+    for index in range(12):
+        store.write(f"text {index}", "auto", [[0.0, -1.0]])
+    store.prune(keep=4, above=10)
+    assert len(list(tmp_path.glob("*.json"))) == 4
+    reader = UtteranceStore(tmp_path)
+    assert {text for text, _, _ in reader.read_new()} <= {f"text {i}" for i in range(12)}

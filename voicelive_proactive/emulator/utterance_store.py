@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 ENV_VAR: Final = "VOICELIVE_EMULATOR_UTTERANCES"
 _MAX_FILE_BYTES: Final = 256 * 1024
 _MAX_FILES_READ: Final = 1024
+_PRUNE_ABOVE: Final = 2048  # files; the oldest are deleted down to _MAX_FILES_READ
+_PRUNE_EVERY: Final = 64  # writes between two counts
 
 
 def default_directory() -> Path | None:
@@ -61,6 +63,7 @@ class UtteranceStore:
         self.directory = directory
         self._usable: bool | None = None
         self._seen: set[str] = set()
+        self._writes = 0
 
     def _ready(self) -> bool:
         if self._usable is None:
@@ -85,6 +88,23 @@ class UtteranceStore:
             log.debug("could not share an utterance: %s", exc)
             with contextlib.suppress(OSError, UnboundLocalError):
                 os.unlink(temporary)
+            return
+        self._writes += 1
+        if self._writes % _PRUNE_EVERY == 0:
+            self.prune()
+
+    def prune(self, keep: int = _MAX_FILES_READ, above: int = _PRUNE_ABOVE) -> None:
+        """Delete the oldest files once there are more than ``above``, down to ``keep``."""
+        try:
+            files = [entry for entry in os.scandir(self.directory) if entry.name.endswith(".json")]
+            if len(files) <= above:
+                return
+            files.sort(key=lambda entry: entry.stat().st_mtime, reverse=True)
+            for entry in files[keep:]:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+        except OSError as exc:
+            log.debug("could not prune shared utterances: %s", exc)
 
     def read_new(self) -> Iterator[tuple[str, str, list[list[float]]]]:
         """``(text, voice, contours)`` of each file not read before (newest first)."""
