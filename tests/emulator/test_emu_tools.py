@@ -341,3 +341,19 @@ def test_output_reply_reads_out_the_facts() -> None:
         "Here is the order: Shipped yesterday."
     )
     assert output_reply(None, None, "[1, 2]") == "Here is the result: [1, 2]."
+
+
+async def test_auto_does_not_call_again_before_the_output_arrives(emu: Emulator) -> None:
+    async with sdk(emu) as conn:
+        await conn.session.update(session=RequestSession(tools=[WEATHER]))
+        await say(conn, "What's the weather in Oslo?")
+        await conn.response.create()
+        call = (await until(conn, "response.done"))[-1].response.output[0]
+        await conn.response.create()  # no function_call_output yet
+        spoken = await until(conn, "response.done")
+        await conn.response.create(response={"tool_choice": "required"})
+        forced = (await until(conn, "response.done"))[-1].response.output[0]
+    assert call.type == "function_call"
+    assert spoken[-1].response.output[0].type == "message"
+    assert len(pcm_of(spoken)) > 0
+    assert forced.type == "function_call"

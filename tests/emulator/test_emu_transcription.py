@@ -299,6 +299,19 @@ def test_the_matcher_tells_registered_sentences_apart_under_client_changes() -> 
             assert REGISTRY.recognize(envelope(heard, rate)) == text
         faster = resample_pcm16(pcm, 24_000, 19_200)  # played at 24 kHz: 25 % faster
         assert REGISTRY.recognize(envelope(faster, 24_000)) == text
+        assert REGISTRY.recognize(envelope(edited(pcm), 24_000)) == text
+
+
+def edited(pcm: bytes) -> bytes:
+    """What a test harness might do to a clip: cut to its loud part, level it, squeeze it."""
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    frames = samples[: samples.size // 480 * 480].reshape(-1, 480)
+    rms = np.sqrt(np.mean(frames**2, axis=1))
+    loud = np.flatnonzero(rms >= rms.max() / 10)  # within 20 dB of the loudest 20 ms
+    cut = samples[loud[0] * 480 : (loud[-1] + 1) * 480]
+    levelled = np.clip(cut * (3000 / np.sqrt(np.mean(cut**2))), -32768, 32767)
+    squeezed = resample_pcm16(levelled.astype("<i2").tobytes(), 30_000, 24_000)  # 20 % shorter
+    return bytes(4800) + squeezed + bytes(9600)
 
 
 def test_unregistered_speech_and_noise_are_not_recognized() -> None:
@@ -369,4 +382,100 @@ def test_an_empty_environment_variable_turns_sharing_off(monkeypatch: pytest.Mon
     assert default_directory() == Path("/some/where")
     monkeypatch.delenv("VOICELIVE_EMULATOR_UTTERANCES")
     directory = default_directory()
-    assert directory is not None and directory.name == "utterances-v1"
+    assert directory is not None and directory.name == "utterances-v2"
+
+
+async def test_a_wav_file_sent_header_and_all_is_recognized(emu: Emulator) -> None:
+    # The SDK's own tests append whole WAV files: the 44-byte header is a click of noise.
+    import io
+    import wave
+
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(16_000)
+        wav.writeframes(resample_pcm16(synthesize(LAKE), 24_000, 16_000))
+    async with sdk(emu) as conn:
+        await conn.session.update(
+            session={"input_audio_sampling_rate": 16_000, **transcription().as_dict()}
+        )
+        await until(conn, "session.updated")
+        await send_audio(conn, out.getvalue() + bytes(32_000), AudioFormat("pcm16", 16_000))
+        completed = (await until(conn, f"{TRANSCRIBED}.completed"))[-1]
+    assert completed.transcript == LAKE
+
+
+async def test_remove_filler_words_drops_a_turn_that_is_only_a_filler(emu: Emulator) -> None:
+    fmt = PCM24
+    async with sdk(emu) as conn:
+        await conn.session.update(
+            session={"turn_detection": {"type": "azure_semantic_vad", "remove_filler_words": True}}
+        )
+        await until(conn, "session.updated")
+        await send_audio(conn, recording("Um"), fmt)  # recognized: a filler, not a turn
+        await send_audio(conn, recording(LAKE), fmt)
+        events = await until(conn, "response.done")
+    names = types_of(events)
+    assert names.count("input_audio_buffer.speech_started") == 1
+    assert names.count("input_audio_buffer.committed") == 1
+    started = next(e for e in events if e.type == "input_audio_buffer.speech_started")
+    assert started.audio_start_ms > 1_500  # the second clip's turn, not the filler's
+    assert LAKE in events[-1].response.output[0].content[0].transcript
+
+
+async def test_remove_filler_words_keeps_short_sounds_it_cannot_recognize(emu: Emulator) -> None:
+    t = np.arange(24_000 * 3 // 10) / 24_000
+    beep = (8000 * np.sin(2 * np.pi * 440 * t)).astype("<i2").tobytes()
+    async with sdk(emu) as conn:
+        await conn.session.update(
+            session={
+                "turn_detection": {
+                    "type": "server_vad",
+                    "remove_filler_words": True,
+                    "create_response": False,
+                }
+            }
+        )
+        await until(conn, "session.updated")
+        await send_audio(conn, bytes(24_000) + beep + bytes(48_000), PCM24)
+        events = await until(conn, "conversation.item.created")
+    names = types_of(events)
+    # held back until the turn ended, then announced with its true start
+    assert names[-4:] == [
+        "input_audio_buffer.speech_started",
+        "input_audio_buffer.speech_stopped",
+        "input_audio_buffer.committed",
+        "conversation.item.created",
+    ]
+    assert events[-4].audio_start_ms == 200  # 0.5 s of silence less the 300 ms padding
+
+
+async def test_remove_filler_words_still_lets_long_speech_barge_in(emu: Emulator) -> None:
+    emu.pace = 1.0
+    async with sdk(emu) as conn:
+        await conn.session.update(
+            session={"turn_detection": {"type": "server_vad", "remove_filler_words": True}}
+        )
+        await until(conn, "session.updated")
+        await conn.response.create(response={"modalities": ["text", "audio"]})
+        await until(conn, "response.audio.delta")
+        speech = recording("I like to read books in the park on sunny days.")
+        await send_audio(conn, speech[: len(speech) // 2], PCM24)  # still talking
+        events = await until(conn, "response.done")
+    names = types_of(events)
+    assert "input_audio_buffer.speech_started" in names
+    assert "input_audio_buffer.speech_stopped" not in names
+    assert events[-1].response.status_details.reason == "turn_detected"
+
+
+def test_the_shared_directory_is_bounded(tmp_path: Path) -> None:
+    from voicelive_proactive.emulator.utterance_store import UtteranceStore
+
+    store = UtteranceStore(tmp_path)
+    for index in range(12):
+        store.write(f"text {index}", "auto", [[0.0, -1.0]])
+    store.prune(keep=4, above=10)
+    assert len(list(tmp_path.glob("*.json"))) == 4
+    reader = UtteranceStore(tmp_path)
+    assert {text for text, _, _ in reader.read_new()} <= {f"text {i}" for i in range(12)}

@@ -16,12 +16,11 @@ from voicelive_proactive.emulator.speech import CHUNK_MS, SpeechCache, build_spe
 
 @pytest.fixture
 def no_espeak(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Make espeakng_loader unimportable, as when the speech extra is not installed."""
+    """Behave as when the speech extra is not installed: eSpeak NG cannot load."""
     monkeypatch.setitem(sys.modules, "espeakng_loader", None)
-    voice._espeak.cache_clear()
+    monkeypatch.setattr(voice, "_ENGINE", [None])  # the loaded engine, if any, stays alive
     voice._synthesize.cache_clear()
     yield
-    voice._espeak.cache_clear()
     voice._synthesize.cache_clear()
 
 
@@ -120,3 +119,27 @@ async def test_a_synthetic_voice_emulator_speaks(no_espeak: None) -> None:
         await conn.response.create()
         events = await until(conn, "response.done")
     assert rms(pcm_of(events)) > 300
+
+
+def test_concurrent_first_use_loads_espeak_exactly_once() -> None:
+    """Two engines would leave eSpeak calling the callback of the one that was dropped."""
+    import threading
+
+    if not voice.espeak_available():
+        pytest.skip("eSpeak NG is not installed")
+    voice._ENGINE.clear()  # in place: whatever loads now stays loaded
+    barrier = threading.Barrier(8)
+    engines: list[object] = []
+
+    def first_use() -> None:
+        barrier.wait()
+        engines.append(voice._espeak())
+
+    threads = [threading.Thread(target=first_use) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(engines) == 8 and len({id(engine) for engine in engines}) == 1
+    assert len(voice._ENGINE) == 1
+    assert voice.synthesize("Still speaking after a reload.", "espeak")

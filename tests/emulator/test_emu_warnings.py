@@ -9,7 +9,6 @@ from azure.ai.voicelive.models import (
     Animation,
     AudioEchoCancellation,
     AudioNoiseReduction,
-    AzureSemanticVad,
     AzureStandardVoice,
     RequestSession,
     ServerEventWarning,
@@ -41,10 +40,6 @@ async def warnings_for(emu: Emulator, session: Any) -> list[ServerEventWarning]:
         (
             RequestSession(input_audio_echo_cancellation=AudioEchoCancellation()),
             "session.input_audio_echo_cancellation",
-        ),
-        (
-            RequestSession(turn_detection=AzureSemanticVad(remove_filler_words=True)),
-            "session.turn_detection.remove_filler_words",
         ),
         (
             {
@@ -95,7 +90,6 @@ async def warnings_for(emu: Emulator, session: Any) -> list[ServerEventWarning]:
         "avatar",
         "noise",
         "echo",
-        "filler",
         "eou",
         "auto-truncate",
         "mcp",

@@ -9,14 +9,13 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from .audio_formats import input_format
 from .checks import Problem
-from .conversation import Conversation, item_problem
+from .conversation import Conversation
 from .events import (
     INVALID_REQUEST,
     SERVER_ERROR,
@@ -29,6 +28,7 @@ from .events import (
 from .faults import Faults
 from .hearing import Heard, Listener, Transcriber
 from .input_audio import InputAudioBuffer
+from .items import ItemEvents
 from .planning import PlanSettings, build_plan
 from .response_params import ResponseParams, parse_response_create
 from .responses import ActiveResponse, ResponsePlan
@@ -41,7 +41,7 @@ from .session_config import (
     session_problem,
 )
 from .speech import SpeechCache
-from .transcription import recognize, transcription_events
+from .transcription import MAX_FILLER_MS, Recognition, is_filler, recognize, transcription_events
 from .unsupported import NotEmulated, response_warnings, session_warnings
 from .vad import SpeechStarted, VadEvent
 from .voice import MAX_TEXT_CHARS
@@ -94,15 +94,7 @@ def _too_deep(value: object) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True)
-class _Truncation:
-    item_id: str
-    content_index: int
-    end_ms: int
-    audio_ms: int
-
-
-class EmulatedConnection:
+class EmulatedConnection(ItemEvents):
     """A client's session. ``received``/``sent`` hold the wire dicts, in order."""
 
     def __init__(
@@ -146,6 +138,7 @@ class EmulatedConnection:
         self._listener = Listener(keep_pcm=transcriber is not None)
         self._input = InputAudioBuffer(self._listener)
         self._pcm_rate = 24_000  # the PCM input rate the client chose (g711 is always 8 kHz)
+        self._pending_start: SpeechStarted | None = None  # held back: it may be a filler word
         self._configure_vad()
         self._handlers: dict[str, Handler] = {
             "session.update": self._on_session_update,
@@ -357,6 +350,7 @@ class EmulatedConnection:
             await self._send("warning", {"warning": warning.body()})
 
     def _configure_vad(self) -> None:
+        self._pending_start = None
         self._input.configure(self.session.get("turn_detection"), input_format(self.session))
 
     def _turn_setting(self, name: str) -> bool:
@@ -500,117 +494,6 @@ class EmulatedConnection:
                 event_id=client_id,
             )
 
-    # -- conversation items ----------------------------------------------------------------
-
-    async def _on_item_create(self, event: dict[str, Any], client_id: str | None) -> None:
-        item = event.get("item")
-        problem = item_problem(item)
-        if problem is not None or not isinstance(item, dict):
-            param, message = problem or ("item", "Missing required parameter: 'item'.")
-            await self._error("invalid_value", message, param=param, event_id=client_id)
-            return
-        item_id = item.get("id") or self._ids.new("item")
-        after = event.get("previous_item_id")
-        if item_id in self.conversation:
-            await self._error(
-                "invalid_value",
-                f"An item with id {item_id!r} already exists.",
-                param="item.id",
-                event_id=client_id,
-            )
-            return
-        if after is not None and after != "root" and after not in self.conversation:
-            await self._error(
-                "invalid_value",
-                f"Item with previous_item_id {after!r} not found.",
-                param="previous_item_id",
-                event_id=client_id,
-            )
-            return
-        await self._add_item({**item, "id": item_id}, after=after)
-
-    async def _add_item(self, item: dict[str, Any], *, after: str | None = None) -> None:
-        """Store a (checked) client item and announce it with ``conversation.item.created``."""
-        item_id = item.get("id") or self._ids.new("item")
-        stored = {**clone(item), "id": item_id, "object": "realtime.item"}
-        stored.setdefault("status", "completed")
-        previous = self.conversation.insert(stored, after=after)
-        await self._send(
-            "conversation.item.created",
-            {"previous_item_id": previous, "item": clone(stored)},
-        )
-
-    async def _on_item_truncate(self, event: dict[str, Any], client_id: str | None) -> None:
-        checked = self._truncation(event)
-        if isinstance(checked, tuple):
-            param, message = checked
-            await self._error("invalid_value", message, param=param, event_id=client_id)
-            return
-        item_id, content_index, end_ms = checked.item_id, checked.content_index, checked.end_ms
-        item = self.conversation.get(item_id) or {}
-        part = item["content"][content_index]
-        transcript = part.get("transcript")
-        if isinstance(transcript, str) and checked.audio_ms and end_ms < checked.audio_ms:
-            # Keep only the words the user could have heard, as the service drops the rest.
-            kept = transcript[: len(transcript) * end_ms // checked.audio_ms]
-            part["transcript"] = kept.rsplit(" ", 1)[0] if " " in kept else ""
-        self.conversation.set_audio_ms(item_id, end_ms)
-        await self._send(
-            "conversation.item.truncated",
-            {"item_id": item_id, "content_index": content_index, "audio_end_ms": end_ms},
-        )
-
-    def _truncation(self, event: dict[str, Any]) -> _Truncation | tuple[str, str]:
-        """The checked truncate request, or ``(param, message)`` saying what is wrong."""
-        item_id = event.get("item_id")
-        content_index = event.get("content_index", 0)
-        end_ms = event.get("audio_end_ms")
-        if not isinstance(item_id, str) or item_id not in self.conversation:
-            return "item_id", f"Item with item_id {item_id!r} not found."
-        item = self.conversation.get(item_id) or {}
-        audio_ms = self.conversation.audio_ms(item_id)
-        if item.get("role") != "assistant" or audio_ms is None:
-            return "item_id", "Only assistant message items with audio can be truncated."
-        content = item.get("content") or []
-        if not isinstance(content_index, int) or not 0 <= content_index < len(content):
-            return "content_index", f"Invalid content_index {content_index!r}."
-        if not isinstance(end_ms, int) or isinstance(end_ms, bool) or not 0 <= end_ms <= audio_ms:
-            return (
-                "audio_end_ms",
-                f"audio_end_ms ({end_ms!r}) must be between 0 and the item's audio "
-                f"duration ({audio_ms} ms).",
-            )
-        return _Truncation(item_id, content_index, end_ms, audio_ms)
-
-    async def _on_item_delete(self, event: dict[str, Any], client_id: str | None) -> None:
-        item_id = event.get("item_id")
-        if isinstance(item_id, str) and self.conversation.delete(item_id):
-            await self._send("conversation.item.deleted", {"item_id": item_id})
-            return
-        await self._error(
-            "invalid_value",
-            f"Item with item_id {item_id!r} not found.",
-            param="item_id",
-            event_id=client_id,
-        )
-
-    async def _on_item_retrieve(self, event: dict[str, Any], client_id: str | None) -> None:
-        item_id = event.get("item_id")
-        item = self.conversation.get(item_id) if isinstance(item_id, str) else None
-        if item is None:
-            await self._error(
-                "invalid_value",
-                f"Item with item_id {item_id!r} not found.",
-                param="item_id",
-                event_id=client_id,
-            )
-            return
-        await self._send("conversation.item.retrieved", {"item": clone(item)})
-
-    async def _item_not_found(self, item_id: object, client_id: str | None) -> None:
-        message = f"Item with item_id {item_id!r} not found."
-        await self._error("invalid_value", message, param="item_id", event_id=client_id)
-
     # -- input audio -----------------------------------------------------------------------
 
     async def _on_audio_append(self, event: dict[str, Any], client_id: str | None) -> None:
@@ -629,27 +512,48 @@ class EmulatedConnection:
             return
         for vad_event in self._input.append(pcm):
             await self._on_vad(vad_event)
+        pending = self._pending_start
+        if pending is not None and self._input.speech_ms(pending.speech_ms) > MAX_FILLER_MS:
+            self._pending_start = None  # too long for a filler word: a turn after all
+            await self._speech_started(pending)
+
+    async def _speech_started(self, event: SpeechStarted) -> None:
+        item_id = self._input.turn_item_id = self._ids.new("item")
+        await self._send(
+            "input_audio_buffer.speech_started",
+            {"audio_start_ms": event.audio_start_ms, "item_id": item_id},
+        )
+        active = self._response
+        # Only a response that speaks into the conversation is interrupted; an
+        # out-of-band one (conversation "none") carries on.
+        if self._turn_setting("interrupt_response") and active and active.in_conversation:
+            await self._cancel_active("turn_detected")
 
     async def _on_vad(self, event: VadEvent) -> None:
         if isinstance(event, SpeechStarted):
-            item_id = self._input.turn_item_id = self._ids.new("item")
-            await self._send(
-                "input_audio_buffer.speech_started",
-                {"audio_start_ms": event.audio_start_ms, "item_id": item_id},
-            )
-            active = self._response
-            # Only a response that speaks into the conversation is interrupted; an
-            # out-of-band one (conversation "none") carries on.
-            if self._turn_setting("interrupt_response") and active and active.in_conversation:
-                await self._cancel_active("turn_detected")
+            if self._removes_fillers():
+                # Wait: if this turn is only "um" or "uh", it is not a turn at all.
+                self._pending_start = event
+            else:
+                await self._speech_started(event)
             return
+        heard = self._listener.take(event.audio_end_ms)
+        recognition = None
+        pending, self._pending_start = self._pending_start, None
+        if pending is not None:
+            recognition = await self._recognize(heard)
+            if is_filler(recognition.text):
+                self._input.consume(until_ms=event.audio_end_ms)
+                self._input.turn_item_id = None
+                return
+            await self._speech_started(pending)
         item_id = self._input.take_turn_item_id(self._ids.new("item"))
         await self._send(
             "input_audio_buffer.speech_stopped",
             {"audio_end_ms": event.audio_end_ms, "item_id": item_id},
         )
         self._input.consume(until_ms=event.audio_end_ms)
-        await self._commit(item_id, self._listener.take(event.audio_end_ms))
+        await self._commit(item_id, heard, recognition)
         if not self._turn_setting("create_response"):
             return
         if self._response is not None:
@@ -660,7 +564,13 @@ class EmulatedConnection:
             return
         self._start_vad_response()
 
-    async def _commit(self, item_id: str, heard: Heard) -> None:
+    def _removes_fillers(self) -> bool:
+        turn_detection = self.session.get("turn_detection") or {}
+        return turn_detection.get("remove_filler_words") is True
+
+    async def _commit(
+        self, item_id: str, heard: Heard, recognition: Recognition | None = None
+    ) -> None:
         item = message_item(item_id, "user", [{"type": "input_audio", "transcript": None}])
         await self._send(
             "input_audio_buffer.committed",
@@ -670,14 +580,16 @@ class EmulatedConnection:
         await self._send(
             "conversation.item.created", {"previous_item_id": previous, "item": clone(item)}
         )
-        await self._hear(item_id, heard)
+        await self._hear(item_id, recognition or await self._recognize(heard))
 
-    async def _hear(self, item_id: str, heard: Heard) -> None:
-        """Recognize the item's audio; with transcription on, say so and fill in the item."""
+    async def _recognize(self, heard: Heard) -> Recognition:
         if self._learning is not None:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self._learning)
-        recognition = await recognize(heard, self._transcriber)
+        return await recognize(heard, self._transcriber)
+
+    async def _hear(self, item_id: str, recognition: Recognition) -> None:
+        """Keep what the item said; with transcription on, say so and fill in the item."""
         if recognition.text:
             self.conversation.heard[item_id] = recognition.text
         options = self.session.get("input_audio_transcription")
@@ -700,10 +612,12 @@ class EmulatedConnection:
             )
             return
         item_id = self._input.take_turn_item_id(self._ids.new("item"))
+        self._pending_start = None
         self._input.consume()
         await self._commit(item_id, self._listener.take())
 
     async def _on_audio_clear(self, event: dict[str, Any], client_id: str | None) -> None:
+        self._pending_start = None
         self._input.clear()
         await self._send("input_audio_buffer.cleared", {})
 

@@ -27,6 +27,7 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
 
 from .utterance_store import UtteranceStore, default_directory
 
@@ -51,13 +52,18 @@ _SHORT_THRESHOLD: Final = 0.95
 _MARGIN: Final = 0.02  # a runner-up this close (another text) makes the match ambiguous
 _FLOOR_DB: Final = -100.0
 _BAND_HZ: Final = (100.0, 3_400.0)
-_ACTIVE_BELOW_PEAK_DB: Final = 35.0  # frames this far under the peak are not speech
+_TRIMS_DB: Final = (18.0, 24.0, 30.0, 36.0)
+"""The voiced span starts and ends this close to the peak. A quiet first or last syllable
+falls in or out of a span depending on what the audio went through, so contours are cut
+at several depths and the best-matching pair counts."""
 _ACTIVE_MIN_DB: Final = -75.0
 _RANGE_DB: Final = 40.0  # compare contours over this range below their peaks
 _MIN_FRAMES: Final = 12  # 120 ms of voiced audio at least
 _SPEED_RANGE: Final = (0.6, 1.6)
 _SHORT_SPEED_RANGE: Final = (0.9, 1.11)  # a bump stretched far fits any other bump
 _SMOOTH: Final = np.ones(3) / 3
+_MEDIAN_FRAMES: Final = 3
+_CLICK_DB: Final = 6.0
 _BATCH_MS: Final = 500
 
 FloatArray = npt.NDArray[np.float64]
@@ -83,20 +89,36 @@ def envelope(pcm: bytes, sample_rate: int) -> FloatArray:
     return levels
 
 
-def _contour(levels: FloatArray) -> FloatArray | None:
-    """The voiced span, smoothed, relative to its peak and clipped to the compared range."""
-    if levels.size == 0:
-        return None
+def _contours(levels: FloatArray) -> tuple[FloatArray, ...]:
+    """The voiced span at each trim depth, smoothed, relative to the peak, clipped."""
+    if levels.size < _MEDIAN_FRAMES:
+        return ()
+    # A lone loud frame is a click (a WAV header sent as audio, say), not speech: it would
+    # pass for the loudest moment and shift the whole contour. Bring it down to its
+    # neighbours' level; everything else stays as it was.
+    median = np.median(sliding_window_view(np.pad(levels, 1, constant_values=_FLOOR_DB), 3), axis=1)
+    levels = np.where(levels > median + _CLICK_DB, median, levels)
     peak = float(levels.max())
-    active = np.flatnonzero((levels >= peak - _ACTIVE_BELOW_PEAK_DB) & (levels >= _ACTIVE_MIN_DB))
-    if active.size == 0:
-        return None
-    span = levels[active[0] : active[-1] + 1]
-    if span.size < _MIN_FRAMES:
-        return None
-    smooth = np.convolve(span, _SMOOTH, mode="same")
-    result: FloatArray = np.maximum(smooth - peak, -_RANGE_DB)
-    return result
+    found = []
+    for depth in _TRIMS_DB:
+        active = np.flatnonzero((levels >= peak - depth) & (levels >= _ACTIVE_MIN_DB))
+        if active.size == 0:
+            continue
+        span = levels[active[0] : active[-1] + 1]
+        if span.size < _MIN_FRAMES:
+            continue
+        smooth = np.convolve(span, _SMOOTH, mode="same")
+        found.append(np.maximum(smooth - peak, -_RANGE_DB))
+    return tuple(found)
+
+
+def _best(heard: tuple[FloatArray, ...], known: tuple[FloatArray, ...]) -> float:
+    # Lengths first: most registered utterances are far too long or short to compare.
+    shortest, longest = min(k.size for k in known), max(k.size for k in known)
+    lengths = [h.size for h in heard]
+    if max(lengths) < shortest * _SPEED_RANGE[0] or min(lengths) > longest * _SPEED_RANGE[1]:
+        return -1.0
+    return max((_similarity(h, k) for h in heard for k in known), default=-1.0)
 
 
 def _similarity(heard: FloatArray, known: FloatArray) -> float:
@@ -116,7 +138,7 @@ def _similarity(heard: FloatArray, known: FloatArray) -> float:
 @dataclass(frozen=True, slots=True)
 class _Entry:
     text: str
-    contour: FloatArray
+    contours: tuple[FloatArray, ...]
 
 
 class UtteranceRegistry:
@@ -154,41 +176,42 @@ class UtteranceRegistry:
             if key in self._entries:
                 self._entries.move_to_end(key)
                 return
-        contour = _contour(envelope(pcm, sample_rate))
-        if contour is None:
+        contours = _contours(envelope(pcm, sample_rate))
+        if not contours:
             return
         with self._lock:
-            self._remember(key, contour)
+            self._remember(key, contours)
             store = self._store
         if store is not None:
-            store.write(text, voice, contour.tolist())
+            store.write(text, voice, [contour.tolist() for contour in contours])
 
-    def _remember(self, key: tuple[str, str], contour: FloatArray) -> None:
-        self._entries[key] = _Entry(key[0], contour)
+    def _remember(self, key: tuple[str, str], contours: tuple[FloatArray, ...]) -> None:
+        self._entries[key] = _Entry(key[0], contours)
         self._entries.move_to_end(key)
         while len(self._entries) > self._capacity:
             self._entries.popitem(last=False)
 
     def recognize(self, levels: FloatArray) -> str | None:
         """The registered text whose contour best matches ``levels``, if one matches well."""
-        heard = _contour(levels)
-        if heard is None:
+        heard = _contours(levels)
+        if not heard:
             return None
         with self._lock:
             if self._store is not None:
-                for text, voice, contour in self._store.read_new():
+                for text, voice, shared in self._store.read_new():
                     if (text, voice) not in self._entries:
-                        self._remember((text, voice), np.asarray(contour, dtype=np.float64))
+                        arrays = tuple(np.asarray(each, dtype=np.float64) for each in shared)
+                        self._remember((text, voice), arrays)
             entries = list(self._entries.values())
         scores: dict[str, float] = {}
         for entry in entries:
-            score = _similarity(heard, entry.contour)
+            score = _best(heard, entry.contours)
             scores[entry.text] = max(score, scores.get(entry.text, -1.0))
         ranked = sorted(scores.items(), key=lambda pair: pair[1], reverse=True)
         if not ranked:
             return None
         text, score = ranked[0]
-        needed = _SHORT_THRESHOLD if heard.size < _SHORT_FRAMES else MATCH_THRESHOLD
+        needed = _SHORT_THRESHOLD if heard[0].size < _SHORT_FRAMES else MATCH_THRESHOLD
         if score < needed or (len(ranked) > 1 and ranked[1][1] > score - _MARGIN):
             return None
         return text

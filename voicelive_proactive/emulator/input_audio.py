@@ -80,6 +80,12 @@ class InputAudioBuffer:
             self.listener.feed(pcm, self.format.sample_rate)
         return self._vad.feed(pcm) if self._vad is not None else []
 
+    def speech_ms(self, since_ms: int) -> int:
+        """How long the VAD has been hearing speech that started at ``since_ms`` (0 if none)."""
+        if self._vad is None or not self._vad.in_speech:
+            return 0
+        return self._vad.position_ms - since_ms
+
     def take_turn_item_id(self, new_id: str) -> str:
         """The id of the turn in progress (or ``new_id``); the turn is then over."""
         item_id, self.turn_item_id = self.turn_item_id or new_id, None

@@ -49,6 +49,8 @@ class _Turn:
     text: str | None = None
     call_name: str | None = None
     call_arguments: str | None = None
+    answered_with_call: bool = False
+    """A function call already followed this turn (its output has not come back)."""
 
 
 def decide(context: Context) -> str | ToolCall:
@@ -57,7 +59,9 @@ def decide(context: Context) -> str | ToolCall:
     tools = function_tools(list(context.tools))
     directives = _directives(context, turn)
     forced = context.tool_choice == "required" or isinstance(context.tool_choice, Mapping)
-    if forced or not any(_SAY.search(text) for text in directives):
+    # Once it has called a tool for a turn, "auto" waits for the output instead of calling
+    # again (a client that asks for another response before answering gets words).
+    if forced or not (turn.answered_with_call or any(_SAY.search(text) for text in directives)):
         tool = choose_tool(
             tools,
             context.tool_choice,
@@ -106,6 +110,8 @@ def _latest_turn(items: Iterable[Mapping[str, Any]], heard: Mapping[str, str] | 
         kind = item.get("type")
         if kind == "function_call":
             calls[str(item.get("call_id"))] = (item.get("name"), item.get("arguments"))
+            if turn.role in ("user", "system"):
+                turn = _Turn(turn.role, turn.text, answered_with_call=True)
         elif kind == "function_call_output":
             name, arguments = calls.get(str(item.get("call_id")), (None, None))
             output = item.get("output")

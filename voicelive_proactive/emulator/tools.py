@@ -8,7 +8,8 @@ The stand-in model's rules, deterministic and documented in docs/emulator.md:
   or ``get weather``); after a user turn, also when the turn asks for its topic (the name's
   last word once a leading verb such as ``get`` is dropped: ``weather``, ``time``), or when
   the instructions name the tool in a sentence that says always/each/every/must/need to.
-  Right after a ``function_call_output`` it answers from the output instead.
+  Right after a ``function_call_output`` it answers from the output instead, and once it
+  has called a tool for a turn it does not call again before that turn's output arrives.
 * Arguments are a minimal instance of the tool's JSON schema: required properties, plus
   optional ones the text clearly gives (an enum value it mentions). Strings take obvious
   values from the text: a place for location-like properties (``in Beijing``), a quoted phrase,

@@ -16,11 +16,16 @@ from typing import Any, Final
 
 from .hearing import REGISTRY, Heard, Transcriber
 
-__all__ = ["Recognition", "recognize", "transcription_events"]
+__all__ = ["MAX_FILLER_MS", "Recognition", "is_filler", "recognize", "transcription_events"]
 
 log = logging.getLogger(__name__)
 
 _WORDS: Final = re.compile(r"\S+\s*")
+_FILLERS: Final = frozenset(
+    {"um", "umm", "uh", "uhh", "uhm", "hmm", "hm", "mm", "mmm", "er", "erm", "ah", "eh"}
+)
+MAX_FILLER_MS: Final = 1_000
+"""With ``remove_filler_words``, speech longer than this is a turn whatever it says."""
 _ONE_DELTA_MODELS: Final = frozenset({"whisper-1"})
 """Models that send the whole transcript in one delta; the others stream it word by word."""
 
@@ -43,7 +48,8 @@ async def recognize(heard: Heard, transcriber: Transcriber | None) -> Recognitio
             return Recognition(None, f"{type(exc).__name__}: {exc}")
         if text is not None:
             return Recognition(str(text))
-    return Recognition(REGISTRY.recognize(heard.levels))
+    # Off the loop: a large registry takes milliseconds to search.
+    return Recognition(await asyncio.to_thread(REGISTRY.recognize, heard.levels))
 
 
 def transcription_events(
@@ -71,3 +77,9 @@ def transcription_events(
         ("conversation.item.input_audio_transcription.completed", {**where, "transcript": text})
     )
     return events
+
+
+def is_filler(text: str | None) -> bool:
+    """True for a recognized text made only of filler words ("Um.", "uh, hmm")."""
+    words = re.findall(r"[a-z]+", (text or "").lower())
+    return bool(words) and all(word in _FILLERS for word in words)

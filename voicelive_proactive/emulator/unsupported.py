@@ -117,14 +117,6 @@ def _turn_detection_warnings(turn_detection: object) -> list[NotEmulated]:
         return []
     param = "session.turn_detection"
     found: list[NotEmulated] = []
-    if turn_detection.get("remove_filler_words") is True:
-        found.append(
-            NotEmulated(
-                "The emulator's VAD keeps filler words: 'um' and 'uh' start a turn like any "
-                "speech.",
-                f"{param}.remove_filler_words",
-            )
-        )
     if _set(turn_detection.get("end_of_utterance_detection")):
         found.append(
             NotEmulated(

@@ -6,7 +6,7 @@ leaves the utterance's loudness contour (and its text) in a per-user directory t
 emulator on the machine reads, so speech the package synthesized anywhere is recognized.
 
 The directory is ``$VOICELIVE_EMULATOR_UTTERANCES`` when set (empty: no sharing), else
-``<tempdir>/voicelive-proactive-<uid>/utterances-v1``, created private (0700). A directory
+``<tempdir>/voicelive-proactive-<uid>/utterances-v2``, created private (0700). A directory
 owned by someone else is never used. Every failure here only turns sharing off.
 """
 
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 ENV_VAR: Final = "VOICELIVE_EMULATOR_UTTERANCES"
 _MAX_FILE_BYTES: Final = 256 * 1024
 _MAX_FILES_READ: Final = 1024
+_PRUNE_ABOVE: Final = 2048  # files; the oldest are deleted down to _MAX_FILES_READ
+_PRUNE_EVERY: Final = 64  # writes between two counts
 
 
 def default_directory() -> Path | None:
@@ -38,7 +40,7 @@ def default_directory() -> Path | None:
     if configured is not None:
         return Path(configured) if configured.strip() else None
     user = os.getuid() if hasattr(os, "getuid") else getpass.getuser()
-    return Path(tempfile.gettempdir()) / f"voicelive-proactive-{user}" / "utterances-v1"
+    return Path(tempfile.gettempdir()) / f"voicelive-proactive-{user}" / "utterances-v2"
 
 
 def _private_directory(path: Path) -> bool:
@@ -55,19 +57,20 @@ def _private_directory(path: Path) -> bool:
 
 
 class UtteranceStore:
-    """Reads and writes ``{"text", "voice", "contour"}`` files in one directory."""
+    """Reads and writes ``{"text", "voice", "contours"}`` files in one directory."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._usable: bool | None = None
         self._seen: set[str] = set()
+        self._writes = 0
 
     def _ready(self) -> bool:
         if self._usable is None:
             self._usable = _private_directory(self.directory)
         return self._usable
 
-    def write(self, text: str, voice: str, contour: list[float]) -> None:
+    def write(self, text: str, voice: str, contours: list[list[float]]) -> None:
         if not self._ready():
             return
         name = hashlib.sha256(f"{voice}\0{text}".encode()).hexdigest()[:32] + ".json"
@@ -75,7 +78,7 @@ class UtteranceStore:
         self._seen.add(name)  # our own: no need to read it back
         if target.exists():
             return
-        payload = json.dumps({"text": text, "voice": voice, "contour": contour})
+        payload = json.dumps({"text": text, "voice": voice, "contours": contours})
         try:
             fd, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -85,9 +88,26 @@ class UtteranceStore:
             log.debug("could not share an utterance: %s", exc)
             with contextlib.suppress(OSError, UnboundLocalError):
                 os.unlink(temporary)
+            return
+        self._writes += 1
+        if self._writes % _PRUNE_EVERY == 0:
+            self.prune()
 
-    def read_new(self) -> Iterator[tuple[str, str, list[float]]]:
-        """``(text, voice, contour)`` of each file not read before (newest first)."""
+    def prune(self, keep: int = _MAX_FILES_READ, above: int = _PRUNE_ABOVE) -> None:
+        """Delete the oldest files once there are more than ``above``, down to ``keep``."""
+        try:
+            files = [entry for entry in os.scandir(self.directory) if entry.name.endswith(".json")]
+            if len(files) <= above:
+                return
+            files.sort(key=lambda entry: entry.stat().st_mtime, reverse=True)
+            for entry in files[keep:]:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+        except OSError as exc:
+            log.debug("could not prune shared utterances: %s", exc)
+
+    def read_new(self) -> Iterator[tuple[str, str, list[list[float]]]]:
+        """``(text, voice, contours)`` of each file not read before (newest first)."""
         if not self._ready():
             return
         try:
@@ -107,7 +127,7 @@ class UtteranceStore:
                 yield loaded
 
 
-def _load(path: str) -> tuple[str, str, list[float]] | None:
+def _load(path: str) -> tuple[str, str, list[list[float]]] | None:
     try:
         if os.path.getsize(path) > _MAX_FILE_BYTES:
             return None
@@ -117,9 +137,17 @@ def _load(path: str) -> tuple[str, str, list[float]] | None:
         return None
     if not isinstance(data, dict):
         return None
-    text, voice, contour = data.get("text"), data.get("voice"), data.get("contour")
-    if not (isinstance(text, str) and isinstance(voice, str) and isinstance(contour, list)):
+    text, voice, contours = data.get("text"), data.get("voice"), data.get("contours")
+    if not (isinstance(text, str) and isinstance(voice, str) and isinstance(contours, list)):
         return None
-    if not all(isinstance(value, (int, float)) for value in contour):
+    if not contours or not all(_numbers(contour) for contour in contours):
         return None
-    return text, voice, [float(value) for value in contour]
+    return text, voice, [[float(value) for value in contour] for contour in contours]
+
+
+def _numbers(values: object) -> bool:
+    return (
+        isinstance(values, list)
+        and bool(values)
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    )

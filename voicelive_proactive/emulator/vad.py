@@ -11,7 +11,7 @@ triggers it, a quiet room (-60..-50 dBFS) does not. 0.0 is -60 dBFS (RMS ~33), 1
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
@@ -75,6 +75,8 @@ class VadConfig:
 class SpeechStarted:
     audio_start_ms: int
     """Where the user's turn begins, prefix padding included (as the service reports it)."""
+    speech_ms: int = field(default=0, compare=False)
+    """Where the speech itself began (without the padding)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,8 +149,9 @@ class EnergyVad:
             self._position += frame_samples
             if not self._in_speech and self._run >= start_frames:
                 self._in_speech, self._run = True, 0
-                start_ms = self._run_start * 1000 // rate - self._config.prefix_padding_ms
-                events.append(SpeechStarted(max(0, start_ms)))
+                speech_ms = self._run_start * 1000 // rate
+                start_ms = speech_ms - self._config.prefix_padding_ms
+                events.append(SpeechStarted(max(0, start_ms), speech_ms))
             elif self._in_speech and self._run >= stop_frames:
                 self._in_speech, self._run = False, 0
                 events.append(SpeechStopped(self._position * 1000 // rate))

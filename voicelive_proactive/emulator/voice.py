@@ -119,14 +119,20 @@ class _Espeak:
         return np.frombuffer(pcm, dtype="<i2").astype(np.int16)
 
 
-@functools.lru_cache(maxsize=1)
+_ENGINE: list[_Espeak | None] = []  # loaded once: [] until then, [engine or None] after
+
+
 def _espeak() -> _Espeak | None:
+    # Exactly once, under the lock: a second engine would register its own synth callback
+    # with the library and, once garbage-collected, leave eSpeak calling freed memory.
     with _ESPEAK_LOCK:
-        try:
-            return _Espeak()
-        except (ImportError, OSError, RuntimeError, AttributeError) as exc:
-            log.info("eSpeak NG unavailable (%s); the emulator uses its synthetic voice", exc)
-            return None
+        if not _ENGINE:
+            try:
+                _ENGINE.append(_Espeak())
+            except (ImportError, OSError, RuntimeError, AttributeError) as exc:
+                log.info("eSpeak NG unavailable (%s); the emulator uses its synthetic voice", exc)
+                _ENGINE.append(None)
+        return _ENGINE[0]
 
 
 def espeak_available() -> bool:
