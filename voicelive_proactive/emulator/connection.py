@@ -8,6 +8,7 @@ import binascii
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -46,7 +47,11 @@ from .unsupported import NotEmulated, response_warnings, session_warnings
 from .vad import SpeechStarted, VadEvent
 from .voice import MAX_TEXT_CHARS
 
-__all__ = ["EmulatedConnection"]
+__all__ = ["ClientEventHook", "EmulatedConnection"]
+
+ClientEventHook = Callable[[str, dict[str, Any], int], None]
+"""``hook(session_id, event, received_ns)``: called for every client event as it arrives, with
+``time.monotonic_ns()`` read when its frame came off the socket (before parsing)."""
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +115,9 @@ class EmulatedConnection(ItemEvents):
         record: bool,
         notify: Callable[[], None],
         transcriber: Transcriber | None = None,
+        on_client_event: ClientEventHook | None = None,
     ) -> None:
+        self._on_client_event = on_client_event
         self._ids = Ids()
         self.session_id = self._ids.new("sess")
         self.conversation_id = self._ids.new("conv")
@@ -169,7 +176,8 @@ class EmulatedConnection(ItemEvents):
             await self._send("session.created", {"session": clone(self.session)})
             async for message in self._ws:
                 if message.type is WSMsgType.TEXT:
-                    await self._on_frame(message.data)
+                    received_ns = time.monotonic_ns()  # before parsing, for the hook
+                    await self._on_frame(message.data, received_ns)
                 elif message.type is WSMsgType.BINARY:
                     await self._error(
                         "invalid_value", "Binary frames are not supported; send JSON text."
@@ -240,7 +248,7 @@ class EmulatedConnection(ItemEvents):
 
     # -- reading ---------------------------------------------------------------------------
 
-    async def _on_frame(self, data: str) -> None:
+    async def _on_frame(self, data: str, received_ns: int | None = None) -> None:
         try:
             event = json.loads(data)
         except ValueError as exc:
@@ -259,6 +267,16 @@ class EmulatedConnection(ItemEvents):
         if not isinstance(event, dict):
             await self._error("invalid_json", "A client event must be a JSON object.")
             return
+        hook = self._on_client_event
+        if hook is not None:
+            try:
+                hook(
+                    self.session_id,
+                    event,
+                    time.monotonic_ns() if received_ns is None else received_ns,
+                )
+            except Exception:  # a test's or benchmark's hook must not take the session down
+                log.exception("the emulator's on_client_event hook failed")
         if self._record:
             self.received.append(event)
             self._notify()

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from .connection import EmulatedConnection
+from .connection import ClientEventHook, EmulatedConnection
 from .faults import Faults
 from .hearing import Transcriber
 from .session_config import DEFAULT_API_VERSION, parse_api_version
@@ -87,6 +87,7 @@ class Emulator:
         allow_remote: bool = False,
         record: bool = True,
         transcriber: Transcriber | None = None,
+        on_client_event: ClientEventHook | None = None,
         phrases: Iterable[str] = (),
     ) -> None:
         if not allow_remote and not _is_loopback(host):
@@ -114,6 +115,13 @@ class Emulator:
         self.voice: VoiceName = voice
         self.max_frame_bytes = max_frame_bytes
         self.record = record
+        if on_client_event is not None and not callable(on_client_event):
+            raise ValueError("on_client_event must be a callable (session_id, event, received_ns)")
+        self.on_client_event = on_client_event
+        """Called as ``on_client_event(session_id, event, received_ns)`` for every client event,
+        synchronously, as it arrives (``received_ns``: ``time.monotonic_ns()`` when its frame
+        came off the socket). Works with ``record=False``; for benchmarks and tests that need
+        the service's side of a timing."""
         self.transcriber = transcriber
         """Called as ``transcriber(pcm16, sample_rate)`` for each committed user item."""
         self.phrases = phrases
@@ -374,6 +382,7 @@ class Emulator:
             record=self.record,
             notify=self._notify,
             transcriber=self.transcriber,
+            on_client_event=self.on_client_event,
         )
         if self.record:
             self._connections.append(connection)
