@@ -62,9 +62,11 @@ def _blocks(document: Document, language: str) -> Iterator[Region]:
             yield region
 
 
-def _expect_output(expected: str, actual: str, what: str) -> None:
-    if not _CHECKER.check_output(expected, actual, _FLAGS):
-        raise AssertionError(f"{what} printed:\n{actual}\nbut the page says:\n{expected}")
+def _expect_output(expected: str, actual: str, what: str) -> str | None:
+    """A failure message (Sybil reports it as the example's failure), or None."""
+    if _CHECKER.check_output(expected, actual, _FLAGS):
+        return None
+    return f"{what} printed:\n{actual}\nbut the page says:\n{expected}"
 
 
 # ------------------------------------------------------------------------------------ python
@@ -129,7 +131,7 @@ def _commands(source: str) -> Iterator[tuple[str, str]]:
         yield command, "\n".join(output)
 
 
-def evaluate_console(example: Example) -> None:
+def evaluate_console(example: Example) -> str | None:
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     for command, expected in _commands(str(example.parsed)):
@@ -145,12 +147,17 @@ def evaluate_console(example: Example) -> None:
         )
         want = int(code.group(1)) if code else 0
         if result.returncode != want:
-            raise AssertionError(
+            return (
                 f"$ {command} exited {result.returncode}, not {want}:\n"
                 f"{result.stdout}{result.stderr}"
             )
         if expected.strip():
-            _expect_output(expected + "\n", result.stdout + result.stderr, f"$ {command}")
+            failure = _expect_output(
+                expected + "\n", result.stdout + result.stderr, f"$ {command}"
+            )
+            if failure:
+                return failure
+    return None
 
 
 def parse_console(document: Document) -> Iterable[Region]:
@@ -235,3 +242,5 @@ def emulator_process() -> Iterator[tuple[str, str]]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+        if process.stdout is not None:
+            process.stdout.close()
