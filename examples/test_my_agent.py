@@ -1,12 +1,15 @@
 """A pytest file to copy into your project: test your agent's greeting with no network.
 
 The ``fake_connection`` and ``memory_audio`` fixtures come with voicelive-proactive
-(its pytest plugin is registered when the package is installed).
+(its pytest plugin is registered when the package is installed). A fresh project needs only
+``pip install voicelive-proactive pytest pytest-asyncio``: no configuration.
 
     pytest examples/test_my_agent.py
 """
 
 from __future__ import annotations
+
+import pytest
 
 from voicelive_proactive import (
     GreetingStatus,
@@ -15,6 +18,10 @@ from voicelive_proactive import (
     TemplateGreeting,
 )
 from voicelive_proactive.testing import FakeConnection, MemoryAudioIO, audio_response_events
+
+# The tests are async: pytest-asyncio runs them. The mark makes that work in any project,
+# whatever its asyncio_mode (the default, "strict", needs it; "auto" does not mind it).
+pytestmark = pytest.mark.asyncio
 
 
 def make_agent(
