@@ -23,7 +23,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fetch_mermaid import LICENSE, TARGET  # noqa: E402
+from fetch_mermaid import LICENSE, TARGET
 
 log = logging.getLogger("mkdocs.hooks.voicelive_proactive")
 
@@ -47,7 +47,9 @@ def on_files(files: Files, *, config: MkDocsConfig) -> Files:
     else:
         files.append(File.generated(config, MERMAID_JS, abs_src_path=str(TARGET)))
         files.append(
-            File.generated(config, "assets/javascripts/mermaid.LICENSE.txt", abs_src_path=str(LICENSE))
+            File.generated(
+                config, "assets/javascripts/mermaid.LICENSE.txt", abs_src_path=str(LICENSE)
+            )
         )
     changelog = (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
     files.append(File.generated(config, CHANGELOG, content=changelog))

@@ -52,7 +52,9 @@ _FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
 def _fenced(language: str) -> FencedCodeBlockLexer:
-    return FencedCodeBlockLexer(language=language, mapping={"language": "language", "source": "source"})
+    return FencedCodeBlockLexer(
+        language=language, mapping={"language": "language", "source": "source"}
+    )
 
 
 def _blocks(document: Document, language: str) -> Iterator[Region]:
@@ -152,9 +154,7 @@ def evaluate_console(example: Example) -> str | None:
                 f"{result.stdout}{result.stderr}"
             )
         if expected.strip():
-            failure = _expect_output(
-                expected + "\n", result.stdout + result.stderr, f"$ {command}"
-            )
+            failure = _expect_output(expected + "\n", result.stdout + result.stderr, f"$ {command}")
             if failure:
                 return failure
     return None
