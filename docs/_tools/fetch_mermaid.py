@@ -23,7 +23,10 @@ import tempfile
 from pathlib import Path
 
 VERSION = "11.17.2"  # mkdocs-material 9.x drives the Mermaid 11 API
-INTEGRITY = "sha512-V6K3C8EBdEsPFZXSKMJe6ppQOENxuHARr9GvHX4hh47lAbhMRD9qf4oEK7LoaRQxULMa80/qt5gHO73aCleBBg=="
+INTEGRITY = (
+    "sha512-V6K3C8EBdEsPFZXSKMJe6ppQOENxuHARr9GvHX4hh47lAbhMRD9qf4oEK7Lo"
+    "aRQxULMa80/qt5gHO73aCleBBg=="
+)
 REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / ".cache" / "docs"
 TARGET = CACHE / f"mermaid-{VERSION}.min.js"

@@ -29,6 +29,7 @@ log = logging.getLogger("mkdocs.hooks.voicelive_proactive")
 
 REPO = Path(__file__).resolve().parents[2]
 MERMAID_JS = "assets/javascripts/mermaid.min.js"
+MERMAID_LICENSE = "assets/javascripts/mermaid.LICENSE.txt"
 REPO_ASSETS = "assets/repo"
 CHANGELOG = "changelog.md"
 IMAGE_SUFFIXES = {".png", ".svg", ".jpg", ".jpeg", ".gif", ".webp"}
