@@ -5,6 +5,8 @@ The conventions, which the pages follow and ``test_doc_blocks.py`` enforces:
 - ```` ```python ```` runs. Blocks on one page share their names, in order, so a page can
   build on its earlier blocks. Top-level ``await`` is allowed (as in ``python -m asyncio``
   or a notebook); everything runs in a fresh temporary directory, per page.
+- ``<!-- invisible-code-block: python ... -->`` runs too, unseen: it calls what the
+  visible block before it defined (a test function, say).
 - ```` ```python title="Sketch: ..." ```` is a deliberately unrunnable sketch (a
   signature, a fragment); the title shows it on the page, and it is not run.
 - A ```` ```text ```` block right after a paragraph ending in "It prints:" is the exact
@@ -39,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from sybil import Document, Example, Region, Sybil
-from sybil.parsers.markdown.lexers import FencedCodeBlockLexer
+from sybil.parsers.markdown.lexers import DirectiveInHTMLCommentLexer, FencedCodeBlockLexer
 from sybil.parsers.markdown.skip import SkipParser
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,7 +99,9 @@ def evaluate_python(example: Example) -> None:
 def parse_python(document: Document) -> Iterable[Region]:
     if any(document.path.endswith(path) for path in RUN_ELSEWHERE):
         return
-    for region in _blocks(document, "python"):
+    hidden = DirectiveInHTMLCommentLexer(directive="invisible-code-block", arguments="python")
+    regions = [*_blocks(document, "python"), *hidden(document)]
+    for region in sorted(regions, key=lambda r: r.start):
         region.parsed = region.lexemes["source"]
         region.evaluator = evaluate_python
         yield region
