@@ -65,5 +65,6 @@ def fetch() -> Path:
 
 
 if __name__ == "__main__":
-    path = fetch()
-    print(f"{path.relative_to(REPO)}: {path.stat().st_size:,} bytes", file=sys.stderr)
+    if not TARGET.is_file():
+        print(f"fetching mermaid@{VERSION} from the npm registry", file=sys.stderr)
+    fetch()

@@ -10,7 +10,7 @@ import pytest
 from .snippets import REPO
 
 sys.path.insert(0, str(REPO / "docs" / "_tools"))
-from fetch_mermaid import fetch  # noqa: E402
+from fetch_mermaid import fetch
 
 # Anything that tries the network during the build goes to a closed port and fails.
 OFFLINE = {"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}

@@ -26,7 +26,9 @@ def test_every_public_name_has_a_reference_entry() -> None:
 
 
 def test_every_public_name_is_rendered_from_its_docstring(built_site: Path) -> None:
-    html = "".join(p.read_text(encoding="utf-8") for p in (built_site / "reference").rglob("*.html"))
+    html = "".join(
+        p.read_text(encoding="utf-8") for p in (built_site / "reference").rglob("*.html")
+    )
     anchors = set(re.findall(r'id="([\w.]+)"', html))
     missing = [name for name in public_names() if name not in anchors]
     assert not missing, f"the reference does not render: {missing}"
