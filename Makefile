@@ -4,11 +4,13 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv system-deps test lint typecheck pytest demo bench sdk-tests clean
+.PHONY: help venv system-deps test lint typecheck pytest docs demo bench sdk-tests clean
 
 help:
 	@echo "make demo   run a proactive session (embedded emulator unless AZURE_VOICELIVE_ENDPOINT is set)"
-	@echo "make test   lint, format check, mypy --strict and the whole test suite"
+	@echo "make test   lint, format check, mypy --strict, the docs build and the whole test suite"
+	@echo "            (every snippet in README.md and docs/ and every example runs)"
+	@echo "make docs   the documentation site into site/ (mkdocs --strict, offline)"
 	@echo "make bench  benchmarks against the strongest bare loop; a complete run writes"
 	@echo "            benchmarks/results/latest.json, the plots and docs/performance.md"
 	@echo "            (BENCH_ARGS='--quick' or '--only scale': a partial run, its own file only)"
@@ -43,6 +45,13 @@ system-deps:
 		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq redis-server >/dev/null 2>&1)) || \
 		echo "warning: could not install redis-server; the Redis guard tests will skip"; \
 	else echo "note: redis-server missing and not root; the Redis guard tests will skip"; fi
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium (apt-get), for the docs' browser check"; \
+		(apt-get install -y -qq chromium >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1)) || \
+		echo "warning: could not install chromium; the docs' screenshot tests will skip"; \
+	else echo "note: chromium missing and not root; the docs' screenshot tests will skip"; fi
 
 lint: venv
 	$(BIN)/ruff check .
@@ -53,8 +62,15 @@ typecheck: venv
 	$(BIN)/mypy --strict examples  # the examples are typed documentation: keep them honest
 	$(BIN)/mypy --strict scripts/sdk_live
 
-pytest: venv system-deps
+pytest: venv system-deps docs
 	$(BIN)/pytest -W error
+
+# The site: strict (a broken link or a missing reference fails) and offline. Mermaid's
+# browser bundle comes from the npm registry once (cached in .cache/docs) and is served
+# from the site itself, so the built pages need no network either.
+docs: venv
+	$(BIN)/python docs/_tools/fetch_mermaid.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 test: lint typecheck pytest
 
@@ -75,4 +91,4 @@ sdk-tests: venv
 	$(BIN)/python -m scripts.sdk_live $(SDK_LIVE_ARGS)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache site .cache

@@ -1,12 +1,15 @@
 """A pytest file to copy into your project: test your agent's greeting with no network.
 
 The ``fake_connection`` and ``memory_audio`` fixtures come with voicelive-proactive
-(its pytest plugin is registered when the package is installed).
+(its pytest plugin is registered when the package is installed). A fresh project needs only
+``pip install voicelive-proactive pytest pytest-asyncio``: no configuration.
 
-    pytest examples/test_my_agent.py
+    pytest examples/test_my_agent.py      (or: python examples/test_my_agent.py)
 """
 
 from __future__ import annotations
+
+import pytest
 
 from voicelive_proactive import (
     GreetingStatus,
@@ -15,6 +18,10 @@ from voicelive_proactive import (
     TemplateGreeting,
 )
 from voicelive_proactive.testing import FakeConnection, MemoryAudioIO, audio_response_events
+
+# The tests are async: pytest-asyncio runs them. The mark makes that work in any project,
+# whatever its asyncio_mode (the default, "strict", needs it; "auto" does not mind it).
+pytestmark = pytest.mark.asyncio
 
 
 def make_agent(
@@ -72,3 +79,12 @@ async def test_caller_who_speaks_first_is_not_talked_over(fake_connection: FakeC
     outcome = await agent.run()
     assert outcome.status is GreetingStatus.SKIPPED
     assert fake_connection.sent_of("response.create") == []
+
+
+if __name__ == "__main__":
+    import subprocess
+    import sys
+
+    # A fresh interpreter, so pytest can rewrite the plugin's asserts.
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__]
+    raise SystemExit(subprocess.call(command))

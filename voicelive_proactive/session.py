@@ -134,7 +134,7 @@ class ProactiveSession:
             await proactive.handle(event)
 
     or let it drive the loop with :meth:`run`, trigger the greeting yourself with
-    :meth:`greet`, and speak again later with :meth:`say`. docs/guide.md has the rules.
+    :meth:`greet`, and speak again later with :meth:`say`. The rules: docs/concepts/.
 
     Args:
         conn: An ``azure.ai.voicelive.aio.VoiceLiveConnection`` (or a ``FakeConnection``).

@@ -1,4 +1,4 @@
-"""Every Python snippet in docs/redis.md runs as written: with Redis, and without it."""
+"""Every Python snippet in docs/how-to/redis.md runs as written: with Redis, and without it."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import voicelive_proactive as vp
 
 from .conftest import RedisServer
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "redis.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "how-to" / "redis.md"
 SNIPPETS = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)
 HAS_RESUME = "resume_greeting" in inspect.signature(vp.ProactiveSession).parameters
 

@@ -1,0 +1,68 @@
+"""Barge-in: the caller talks over the greeting; playback stops at once and the greeting is
+truncated to what the caller actually heard.
+
+The "caller" is a WAV file played into the microphone in real time: one second of silence,
+then speech. The agent's audio plays in real time into another WAV file, so the file ends up
+holding exactly what a listener heard before the interruption.
+
+python examples/barge_in.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import wave
+from pathlib import Path
+
+from _connection import voicelive_connection
+
+import voicelive_proactive as vp
+from voicelive_proactive.emulator import synthesize
+
+SILENCE = b"\0\0" * 24_000  # one second of 24 kHz PCM16
+
+
+def caller_wav(path: Path) -> Path:
+    """One second of silence, the caller's words, then silence (the VAD hears the end)."""
+    speech = synthesize("Sorry, I need to talk to someone about my order.")
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(24_000)
+        wav.writeframes(SILENCE + speech + SILENCE)
+    return path
+
+
+async def main() -> vp.GreetingOutcome:
+    heard = os.environ.get("VOICELIVE_PROACTIVE_WAV", "greeting.wav")
+    with tempfile.TemporaryDirectory() as tmp:
+        audio = vp.WavAudioIO(heard, mic=caller_wav(Path(tmp, "caller.wav")), realtime=True)
+        async with (
+            voicelive_connection() as conn,
+            vp.ProactiveSession(
+                conn,
+                greeting=vp.StaticGreeting(
+                    "Hello and welcome to Contoso Outdoor. Before we start, let me tell you "
+                    "about our summer offers on tents, sleeping bags and hiking boots."
+                ),
+                audio=audio,
+            ) as proactive,
+        ):
+
+            @proactive.on(vp.SpeechInterrupted)
+            def interrupted(event: vp.SpeechInterrupted) -> None:
+                print(f"the caller barged in after {event.played_ms} ms of the greeting")
+
+            runner = asyncio.create_task(proactive.run())
+            outcome = await proactive.wait(timeout=60)
+            runner.cancel()
+    print(f"greeting {outcome.status.value}; interrupted: {outcome.interrupted}")
+    print(f"truncated to what was heard: {outcome.played_ms} ms (the audio in {heard})")
+    return outcome
+
+
+if __name__ == "__main__":
+    result = asyncio.run(main())
+    raise SystemExit(0 if result.interrupted else 1)

@@ -1,0 +1,250 @@
+"""Run the code blocks of README.md and docs/ as tests, with Sybil.
+
+The conventions, which the pages follow and ``test_doc_blocks.py`` enforces:
+
+- ```` ```python ```` runs. Blocks on one page share their names, in order, so a page can
+  build on its earlier blocks. Top-level ``await`` is allowed (as in ``python -m asyncio``
+  or a notebook); everything runs in a fresh temporary directory, per page.
+- ``<!-- invisible-code-block: python ... -->`` runs too, unseen: it calls what the
+  visible block before it defined (a test function, say).
+- ```` ```python title="Sketch: ..." ```` is a deliberately unrunnable sketch (a
+  signature, a fragment); the title shows it on the page, and it is not run.
+- A ```` ```text ```` block right after a paragraph ending in "It prints:" is the exact
+  output of the block before it (``...`` matches anything, as in doctest).
+- ```` ```console ```` runs too: each ``$ command`` in a shell, and the lines after it up
+  to the next ``$`` are its expected output (``...`` matches anything; none: not checked).
+  Commands that are not safe to run in a test (installing packages, servers that run until
+  Ctrl-C, ``make``) go in ```` ```bash ```` blocks, which are shown, not run.
+- ```` ```toml ```` blocks on the greeting-configuration page are loaded as greetings.
+
+Pages that need a service talk to the bundled emulator: either in their own code, or, for
+the pages about connecting to Azure, through ``AZURE_VOICELIVE_ENDPOINT`` and
+``AZURE_VOICELIVE_API_KEY``, which point at an emulator process during the test.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import contextlib
+import doctest
+import inspect
+import io
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from sybil import Document, Example, Region, Sybil
+from sybil.parsers.markdown.lexers import DirectiveInHTMLCommentLexer, FencedCodeBlockLexer
+from sybil.parsers.markdown.skip import SkipParser
+
+REPO = Path(__file__).resolve().parents[2]
+SNIPPET_TIMEOUT = 120.0
+# Pages whose Python blocks a dedicated test runs (both with and without a Redis server).
+RUN_ELSEWHERE = ("docs/how-to/redis.md",)
+
+_CHECKER = doctest.OutputChecker()
+_FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+
+
+def _fenced(language: str) -> FencedCodeBlockLexer:
+    return FencedCodeBlockLexer(
+        language=language, mapping={"language": "language", "source": "source"}
+    )
+
+
+def _blocks(document: Document, language: str) -> Iterator[Region]:
+    for region in _fenced(r"[^\n]*")(document):
+        info = str(region.lexemes["language"]).strip()
+        if info == language:
+            yield region
+
+
+def _expect_output(expected: str, actual: str, what: str) -> str | None:
+    """A failure message (Sybil reports it as the example's failure), or None."""
+    if _CHECKER.check_output(expected, actual, _FLAGS):
+        return None
+    return f"{what} printed:\n{actual}\nbut the page says:\n{expected}"
+
+
+# ------------------------------------------------------------------------------------ python
+
+
+def evaluate_python(example: Example) -> None:
+    namespace = example.namespace
+    source = "\n" * (example.line + example.parsed.line_offset) + str(example.parsed)
+    code = compile(
+        source, example.path, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True
+    )
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            if code.co_flags & inspect.CO_COROUTINE:
+                loop: asyncio.AbstractEventLoop = namespace["__loop__"]
+                loop.run_until_complete(asyncio.wait_for(eval(code, namespace), SNIPPET_TIMEOUT))
+            else:
+                exec(code, namespace)
+        finally:
+            namespace.pop("__builtins__", None)
+            namespace["__stdout__"] = out.getvalue()
+            sys.stdout.write(out.getvalue())
+
+
+def parse_python(document: Document) -> Iterable[Region]:
+    if any(document.path.endswith(path) for path in RUN_ELSEWHERE):
+        return
+    hidden = DirectiveInHTMLCommentLexer(directive="invisible-code-block", arguments="python")
+    regions = [*_blocks(document, "python"), *hidden(document)]
+    for region in sorted(regions, key=lambda r: r.start):
+        region.parsed = region.lexemes["source"]
+        region.evaluator = evaluate_python
+        yield region
+
+
+def parse_printed(document: Document) -> Iterable[Region]:
+    """A ```text block introduced by "It prints:" checks the output of the block before."""
+    for region in _blocks(document, "text"):
+        before = document.text[: region.start].rstrip()
+        if before.endswith("It prints:"):
+            expected = str(region.lexemes["source"])
+            region.parsed = expected
+            region.evaluator = lambda example, expected=expected: _expect_output(
+                expected, example.namespace.get("__stdout__", ""), "the block before"
+            )
+            yield region
+
+
+# ----------------------------------------------------------------------------------- console
+
+
+def _commands(source: str) -> Iterator[tuple[str, str]]:
+    command: str | None = None
+    output: list[str] = []
+    for line in source.splitlines():
+        if line.startswith("$ "):
+            if command is not None:
+                yield command, "\n".join(output)
+            command, output = line[2:], []
+        elif command is not None:
+            output.append(line)
+    if command is not None:
+        yield command, "\n".join(output)
+
+
+def evaluate_console(example: Example) -> str | None:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    for command, expected in _commands(str(example.parsed)):
+        line, _, comment = command.partition("  # ")  # a comment explains the command
+        code = re.search(r"exits? (?:with )?(\d+)", comment)
+        result = subprocess.run(
+            ["bash", "-c", line],
+            capture_output=True,
+            text=True,
+            timeout=SNIPPET_TIMEOUT,
+            env=env,
+            check=False,
+        )
+        want = int(code.group(1)) if code else 0
+        if result.returncode != want:
+            return (
+                f"$ {command} exited {result.returncode}, not {want}:\n"
+                f"{result.stdout}{result.stderr}"
+            )
+        if expected.strip():
+            failure = _expect_output(expected + "\n", result.stdout + result.stderr, f"$ {command}")
+            if failure:
+                return failure
+    return None
+
+
+def parse_console(document: Document) -> Iterable[Region]:
+    for region in _blocks(document, "console"):
+        region.parsed = region.lexemes["source"]
+        region.evaluator = evaluate_console
+        yield region
+
+
+# -------------------------------------------------------------------------------------- toml
+
+
+def evaluate_toml(example: Example) -> None:
+    import voicelive_proactive as vp
+    from voicelive_proactive.config._files import tomllib
+
+    strategy = vp.load_greeting(tomllib.loads(str(example.parsed)))
+    assert strategy.alternatives(), "a greeting file loads to a strategy with alternatives"
+
+
+def parse_toml(document: Document) -> Iterable[Region]:
+    if "load_greeting" not in document.text:
+        return
+    for region in _blocks(document, "toml"):
+        region.parsed = region.lexemes["source"]
+        region.evaluator = evaluate_toml
+        yield region
+
+
+# ------------------------------------------------------------------------------------- pages
+
+
+def setup(namespace: dict[str, Any]) -> None:
+    """Each page runs in its own temporary directory, with its own event loop."""
+    workdir = tempfile.TemporaryDirectory(prefix="vp-docs-")
+    namespace["__workdir__"] = workdir
+    namespace["__cwd__"] = os.getcwd()
+    os.chdir(workdir.name)
+    namespace["__loop__"] = asyncio.new_event_loop()
+
+
+def teardown(namespace: dict[str, Any]) -> None:
+    loop: asyncio.AbstractEventLoop = namespace["__loop__"]
+    try:
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    finally:
+        loop.close()
+        os.chdir(namespace["__cwd__"])
+        namespace["__workdir__"].cleanup()
+
+
+SYBIL = Sybil(
+    parsers=[parse_python, parse_printed, parse_console, parse_toml, SkipParser()],
+    patterns=["README.md", "docs/*.md", "docs/**/*.md"],
+    excludes=["docs/sdk-live-tests.md", "docs/performance.md"],
+    setup=setup,
+    teardown=teardown,
+    fixtures=["voicelive_service"],
+    path=str(REPO),
+)
+
+
+@contextlib.contextmanager
+def emulator_process() -> Iterator[tuple[str, str]]:
+    """A standalone emulator (as fast as it goes), for pages that read the environment."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "voicelive_proactive.emulator", "--port", "0", "--pace", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        fields = dict(part.split("=", 1) for part in shlex.split(line))
+        yield fields["endpoint"], fields["api_key"]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stdout is not None:
+            process.stdout.close()
