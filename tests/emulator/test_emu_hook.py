@@ -19,9 +19,12 @@ async def test_every_client_event_reaches_the_hook_in_order_even_unrecorded() ->
         seen.append((session_id, event["type"], received_ns))
 
     before = time.monotonic_ns()
-    async with Emulator(pace=0, record=False, on_client_event=hook) as emu, connect(
-        endpoint=emu.endpoint, credential=AzureKeyCredential(emu.api_key), model="m"
-    ) as conn:
+    async with (
+        Emulator(pace=0, record=False, on_client_event=hook) as emu,
+        connect(
+            endpoint=emu.endpoint, credential=AzureKeyCredential(emu.api_key), model="m"
+        ) as conn,
+    ):
         await conn.session.update(session={"modalities": ["text", "audio"]})
         await conn.response.create()
         await emu.wait_for(lambda: len(seen) >= 2)
@@ -34,9 +37,12 @@ async def test_a_failing_hook_costs_the_session_nothing() -> None:
     def broken(session_id: str, event: dict[str, Any], received_ns: int) -> None:
         raise RuntimeError("benchmark bug")
 
-    async with Emulator(pace=0, on_client_event=broken) as emu, connect(
-        endpoint=emu.endpoint, credential=AzureKeyCredential(emu.api_key), model="m"
-    ) as conn:
+    async with (
+        Emulator(pace=0, on_client_event=broken) as emu,
+        connect(
+            endpoint=emu.endpoint, credential=AzureKeyCredential(emu.api_key), model="m"
+        ) as conn,
+    ):
         await conn.session.update(session={"modalities": ["text", "audio"]})
         await emu.wait_sent("session.updated")
 
