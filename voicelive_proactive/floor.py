@@ -296,7 +296,7 @@ class Floor:
 
     # -- questions -------------------------------------------------------------------------
 
-    def may_speak(self, *, wait_for_user: bool = True) -> bool:
+    def may_speak(self, wait_for_user: bool = True) -> bool:
         """Nothing would overlap a new response of ours right now.
 
         No response is active, none of our requests is unanswered, no tool call of ours is

@@ -267,7 +267,7 @@ class ProactiveSession:
         self._user_spoke = False
         self._turns = TurnDetection(self._ids)
         self._raw_formats: tuple[object, ...] = ("pcm16", "pcm16", 24_000)  # the defaults
-        self._first_session: Mapping[str, Any] | None = None
+        self._first_session: Any = None  # the first session.updated, read after the greeting
         self._reply_timer: TimerHandle | None = None
         self._ready_timer: TimerHandle | None = None
         self._idle = IdleWatch(
@@ -357,7 +357,7 @@ class ProactiveSession:
         self._context = {**(self._context or {}), **values}
         greeting = self._greeting
         if greeting.phase is Phase.WAITING and greeting.rendered is not None:
-            greeting.rendered, greeting.next_alternative, greeting.events = None, 0, None
+            greeting.rendered, greeting.next_alternative, greeting.prepared = None, 0, None
 
     @overload
     def on(self, event_type: type[E], callback: Callback[E]) -> Callable[[], None]: ...
@@ -592,30 +592,40 @@ class ProactiveSession:
         return False
 
     def _on_session_updated(self, event: Any) -> bool:
-        session = _get(event, "session")
-        if type(session) is not dict and not isinstance(session, Mapping):
-            raise _Malformed("session.updated without a session object")
-        self._turns.learn(session)
         if self._ready:
+            session = _session_of(event)
+            self._turns.learn(session)
             self._learn_formats(session)
             return False  # after every session.update; the greeting is due only once
         self._ready = True  # (the ready warning's timer, if any, finds this and stays quiet)
         self._greeting.metrics.session_ready = self._timers.now()
-        self._first_session = session  # its formats are read after the greeting goes out
+        # Everything else this event says (formats, turn detection, the session id) is read
+        # once the greeting is on its way: it is not needed to send it, and reading the SDK's
+        # models costs microseconds. Speech the user cannot cut off needs the app's turn
+        # detection first, though.
+        self._first_session = event
+        if not self._greeting.interruptible or self._echo_guard_s:
+            self._after_ready()
         if self._greet_on_ready:
             self._make_greeting_due()
         return True
 
     def _after_ready(self) -> None:
-        """What the first ``session.updated`` needs, once the greeting is on its way."""
-        session, self._first_session = self._first_session, None
-        if session is None:
+        """What the first ``session.updated`` says, once the greeting is on its way."""
+        event, self._first_session = self._first_session, None
+        if event is None:
             return
+        self._start_microphone()
+        try:
+            session = _session_of(event)
+        except _Malformed as exc:
+            self._health.record("malformed_events", exc, "skipped a malformed session.updated")
+            return
+        self._turns.learn(session)
         session_id = session.get("id")
         if isinstance(session_id, str):
             self._session_id = session_id
         self._learn_formats(session)
-        self._start_microphone()
 
     def _on_response_created(self, event: Any) -> bool:
         response = _get(event, "response")
@@ -920,42 +930,52 @@ class ProactiveSession:
         return queue[0] if queue else None
 
     def _may_start(self, speech: Speech) -> bool:
-        if speech.kind is not SpeechKind.GREETING and not self._ready:
+        greeting = speech is self._greeting
+        if not (greeting or self._ready):
             return False
-        if speech.if_user_speaking == "skip" and (
-            self._floor.user is not UserTurn.SILENT
-            or (speech.kind is SpeechKind.GREETING and self._user_spoke)
+        floor = self._floor
+        policy = speech.if_user_speaking
+        if policy == "skip" and (
+            floor.user is not UserTurn.SILENT or (greeting and self._user_spoke)
         ):
             self._skip(
                 speech,
                 "the user started speaking before the greeting"
-                if speech.kind is SpeechKind.GREETING
+                if greeting
                 else "the user was speaking",
             )
             return False
-        return self._floor.may_speak(wait_for_user=speech.if_user_speaking != "speak")
+        return floor.may_speak(policy != "speak")
 
     async def _pump(self) -> None:
         """Move the queue: prepare, and send the head speech when the floor is free."""
         if self._outbox:
             await self._send_outbox()
+        speech = self._next_to_send()
+        while speech is not None:
+            await self._send(speech)
+            speech = self._next_to_send()
+        if self._outbox:
+            await self._send_outbox()
+        self._idle.update()
+
+    def _next_to_send(self) -> Speech | None:
+        """The speech to send now, prepared (rendered) and with the floor free; or None."""
         while not self._closed:
             speech = self._head()
             if speech is None:
-                break
+                return None
             phase = speech.phase
             if phase is Phase.QUEUED:
                 if not self._may_start(speech):
-                    break
+                    return None
                 self._prepare(speech)
                 if speech.phase is not Phase.READY:
                     continue  # skipped or failed (the next one's turn), or preparing in a task
             elif phase is not Phase.READY or not self._may_start(speech):
-                break  # preparing, requested, speaking, awaiting a tool, or not its turn yet
-            await self._send(speech)
-        if self._outbox:
-            await self._send_outbox()
-        self._idle.update()
+                return None  # preparing, requested, speaking, awaiting a tool, not its turn
+            return speech
+        return None
 
     def _prepare(self, speech: Speech) -> None:
         """Guard and render ``speech`` now if that needs no awaiting, else in a task."""
@@ -967,12 +987,16 @@ class ProactiveSession:
             except Exception as exc:
                 self._fail(speech, f"the guard failed: {exc}", exc)
                 return
-            if answer.__class__ is not bool and inspect.isawaitable(answer):
-                self._spawn(self._prepare_later(speech, answer, None))
-                return
-            if not self._apply_guard(speech, answer):
-                return
-        self._render_now(speech)
+            if answer is not True:  # (True, the common answer, needs nothing more)
+                if answer.__class__ is not bool and inspect.isawaitable(answer):
+                    self._spawn(self._prepare_later(speech, answer, None))
+                    return
+                if not self._apply_guard(speech, answer):
+                    return
+        if speech.rendered is None:
+            self._render_now(speech)
+        else:
+            speech.phase = Phase.READY  # rendered ahead
 
     def _apply_guard(self, speech: Speech, answer: object) -> bool:
         if answer is GuardResult.UNAVAILABLE:
@@ -984,7 +1008,7 @@ class ProactiveSession:
             self._skip(speech, "the guard says this greeting was already given")
             return False
         speech.resumed = True
-        speech.rendered, speech.next_alternative, speech.events = None, 0, None  # not these
+        speech.rendered, speech.next_alternative, speech.prepared = None, 0, None  # not these
         speech.alternatives = self._resume.alternatives()
         speech.update(resumed=True)
         return True
@@ -1022,7 +1046,7 @@ class ProactiveSession:
         if result.__class__ is Greeting:
             speech.rendered = (result, strategy)
             speech.next_alternative = 1
-            speech.events = greeting_events(result, self._ids)  # ready to send
+            speech.prepared = self._request(speech)  # ready to send
         elif inspect.iscoroutine(result):
             result.close()  # async: it renders when due, in a task
 
@@ -1094,40 +1118,48 @@ class ProactiveSession:
         log.info("voicelive-proactive: %r could not render: %s", strategy, exc)
         speech.errors.append(exc)
 
-    async def _send(self, speech: Speech) -> None:
+    def _request(self, speech: Speech) -> tuple[Request, list[dict[str, Any]]]:
+        """The request for ``speech``'s rendered greeting, and the events that make it."""
         assert speech.rendered is not None
-        greeting, strategy = speech.rendered
-        events, speech.events = speech.events or greeting_events(greeting, self._ids), None
-        create_id = events[-1]["event_id"]
-        protect = not speech.interruptible or self._echo_guard_s > 0
-        yields = speech.interruptible and speech.if_user_speaking != "speak"
+        greeting = speech.rendered[0]
+        events = greeting_events(greeting, self._ids)
         request = Request(
-            create_id,
+            events[-1]["event_id"],
             owner=speech,
             spoken_text=greeting.text if greeting.mode is GreetingMode.SPOKEN else None,
             item_event_id=events[0]["event_id"] if len(events) > 1 else None,
-            protected=protect,
-            yield_to_user=yields,
+            protected=not speech.interruptible or self._echo_guard_s > 0,
+            yield_to_user=speech.interruptible and speech.if_user_speaking != "speak",
         )
+        return request, events
+
+    async def _send(self, speech: Speech) -> None:
+        request, events = speech.prepared or self._request(speech)
+        speech.prepared = None
         self._floor.request_sent(request)  # before awaiting: nothing else may start now
         speech.request = request
         speech.phase = Phase.REQUESTED
         speech.metrics.greeting_sent = self._timers.now()
+        send = self._conn.send
         try:
-            if protect:
+            if request.protected:
                 update = self._turns.forbid()
                 if update is not None:
-                    await self._conn.send(update)
+                    await send(update)
             for event in events:
-                await self._conn.send(event)
+                await send(event)
         except Exception as exc:
             log.warning("voicelive-proactive: could not send %r: %s", speech, exc)
             self._floor.request_lost(request)
             speech.request = None
-            speech.update(greeting=greeting, strategy=strategy, attempts=speech.next_alternative)
+            self._record_rendered(speech)
             self._fail(speech, "it could not be sent: the connection failed", exc)
             return
-        # Recorded after the send: the greeting goes out a few microseconds sooner.
+        self._record_rendered(speech)  # after the send: the greeting goes out sooner
+
+    def _record_rendered(self, speech: Speech) -> None:
+        assert speech.rendered is not None
+        greeting, strategy = speech.rendered
         speech.update(greeting=greeting, strategy=strategy, attempts=speech.next_alternative)
 
     async def _send_outbox(self) -> None:
@@ -1472,6 +1504,13 @@ _CLOSED_MESSAGE: Final = (
 
 class _Malformed(Exception):
     """A server event lacks something the session needs: it is skipped."""
+
+
+def _session_of(event: Any) -> Mapping[str, Any]:
+    session = _get(event, "session")
+    if type(session) is not dict and not isinstance(session, Mapping):
+        raise _Malformed("session.updated without a session object")
+    return session
 
 
 def _get(event: Any, key: str) -> Any:

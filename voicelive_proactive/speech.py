@@ -74,7 +74,8 @@ class Speech:
         self.next_alternative = 0
         self.errors: list[BaseException] = []
         self.rendered: tuple[Greeting, GreetingStrategy] | None = None
-        self.events: list[dict[str, Any]] | None = None  # its wire events, built in advance
+        # Its request and wire events, built in advance (the greeting, at session.created).
+        self.prepared: tuple[Request, list[dict[str, Any]]] | None = None
         self.request: Request | None = None
         self.response: ResponseView | None = None
         self.playout_marker: int | None = None
