@@ -559,3 +559,17 @@ async def test_cancelling_a_speech_still_playing_spares_the_next_ones_audio() ->
     mem.play_all()
     await h.settle()
     assert first.outcome.settled and not first.outcome.interrupted
+
+
+async def test_without_playout_reports_a_barge_in_ends_the_estimated_playout() -> None:
+    # audio=None: playout is estimated from the bytes at the format's rate. A barge-in means
+    # the app flushed its player, so nothing is left to play: the speech settles at once,
+    # and no estimate timer is left behind.
+    h = Harness()
+    await h.d(U)
+    await h.answer(h.creates()[0], chunks=50)  # 5 s of audio, "playing"
+    assert not h.p.outcome.settled and h.clock.pending >= 1
+    await h.d(STARTED)
+    await h.settle()
+    assert h.p.outcome.settled and h.p.outcome.interrupted
+    assert h.clock.pending == 0

@@ -589,8 +589,6 @@ class Floor:
     def _forget_finished(self) -> None:
         # Keep what a barge-in or a late error may still need: active responses, ones with
         # audio still queued, the one awaiting a tool, and ours not yet proven.
-        if len(self._responses) < 8:
-            return
         keep = {r for r, _ in self._ledger.segments}
         for response_id in list(self._responses):
             view = self._responses[response_id]

@@ -51,7 +51,7 @@ class Speaker:
         self._formats: FormatAware | None = device if isinstance(device, FormatAware) else None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._estimated_end = 0.0  # when the estimated playout ends (clock seconds)
-        self._timers_pending: set[TimerHandle] = set()
+        self._estimates: dict[TimerHandle, int] = {}  # estimated playout ends still to come
         self._warned_format = False
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -120,6 +120,7 @@ class Speaker:
             remaining = max(0.0, self._estimated_end - now)
             estimated = int(remaining * self.output.bytes_per_second)
             self._estimated_end = now
+            self._loop_call(self._all_played)  # nothing is left to play
         audio = self.audio
         if audio is None:
             return estimated
@@ -146,11 +147,28 @@ class Speaker:
         handles: list[TimerHandle] = []
 
         def fire() -> None:
-            self._timers_pending.difference_update(handles)
+            self._estimates.pop(handles[0], None)
             self._on_played(position)
 
         handles.append(self._timers.call_later(delay, fire))
-        self._timers_pending.update(handles)
+        self._estimates[handles[0]] = position
+
+    def _all_played(self) -> None:
+        """After a flush: every estimated end still to come has come (heard or dropped)."""
+        if not self._estimates:
+            return
+        position = max(self._estimates.values())
+        for handle in self._estimates:
+            handle.cancel()
+        self._estimates.clear()
+        self._on_played(position)
+
+    def _loop_call(self, callback: Callable[[], None]) -> None:
+        # After the caller's own work (the flush is in the middle of a barge-in).
+        if self._loop is not None:
+            self._loop.call_soon(callback)
+        else:
+            callback()
 
     def _played_threadsafe(self, position: int) -> None:
         loop = self._loop
@@ -167,9 +185,9 @@ class Speaker:
             loop.call_soon_threadsafe(self._on_played, position)
 
     def close(self) -> None:
-        for handle in self._timers_pending:
+        for handle in self._estimates:
             handle.cancel()
-        self._timers_pending.clear()
+        self._estimates.clear()
         if self.audio is not None:
             try:
                 self.audio.close()
