@@ -1091,6 +1091,9 @@ class ProactiveSession:
     async def _within_timeout(self, awaitable: Awaitable[object]) -> object:
         if self._render_timeout is None:
             return await awaitable
+        if sys.version_info >= (3, 11):  # no task of its own, unlike wait_for
+            async with asyncio.timeout(self._render_timeout):
+                return await awaitable
         return await asyncio.wait_for(awaitable, self._render_timeout)
 
     def _next_alternative(self, speech: Speech) -> GreetingStrategy | None:
