@@ -657,7 +657,7 @@ def markdown(results: dict[str, Any], plots_rel: str = "../benchmarks/results") 
         "",
         "## Running it",
         "",
-        "```sh",
+        "```bash",
         "make bench                                 # everything; the only way to update this page",
         ".venv/bin/python -m benchmarks --quick     # a smoke run: its own file in results/runs/",
         ".venv/bin/python -m benchmarks --only scale  # one section: its own file, too",

@@ -378,15 +378,14 @@ class Floor:
         self.active = view
         return facts
 
-    def message_started(self, response_id: str, item_id: str | None) -> list[Fact]:
+    def message_started(self, response_id: str, item_id: str | None) -> None:
         """``response.output_item.added`` with a message item."""
         view = self._responses.get(response_id)
         if view is None:
-            return []
+            return
         if view.item_id is None and item_id:
             view.item_id = item_id
         view.spoke = True
-        return []
 
     def function_call(
         self, response_id: str, call_id: str | None, name: str | None, arguments: str | None

@@ -819,7 +819,9 @@ class ProactiveSession:
             # Another response started first (e.g. server VAD): the same speech, sent later.
             log.info("voicelive-proactive: a response is active; %r waits for it", speech)
             speech.phase = Phase.READY
-            if speech.if_user_speaking == "skip" and self._user_spoke_since(speech):
+            if speech.if_user_speaking == "skip" and (
+                self._user_spoke or self._floor.user is not UserTurn.SILENT
+            ):
                 self._skip(speech, "the user started speaking before it could be sent")
             return
         log.warning("voicelive-proactive: the service rejected %r: %s", speech, fact.message)
@@ -871,7 +873,9 @@ class ProactiveSession:
             speech.update(
                 status=GreetingStatus.SENT,
                 interrupted=True,
-                played_ms=view.played_ms if view.played_ms is not None else _ms_of(view, self),
+                played_ms=view.played_ms
+                if view.played_ms is not None
+                else view.queued_bytes * 1000 // self._floor.bytes_per_second,
                 transcript=transcript,
             )
             if view.played_ms is None:
@@ -1007,7 +1011,6 @@ class ProactiveSession:
         if self._resume is None:
             self._skip(speech, "the guard says this greeting was already given")
             return False
-        speech.resumed = True
         speech.rendered, speech.next_alternative, speech.prepared = None, 0, None  # not these
         speech.alternatives = self._resume.alternatives()
         speech.update(resumed=True)
@@ -1473,9 +1476,6 @@ class ProactiveSession:
                 _READY_WARNING_AFTER,
             )
 
-    def _user_spoke_since(self, speech: Speech) -> bool:
-        return self._floor.user is not UserTurn.SILENT or self._user_spoke
-
     def _context_for_render(self) -> GreetingContext:
         return GreetingContext(
             self._context,
@@ -1540,10 +1540,6 @@ def _owner(request: Request | None) -> Speech | None:
         return None
     owner = request.owner
     return owner if isinstance(owner, Speech) else None
-
-
-def _ms_of(view: Any, session: ProactiveSession) -> int:
-    return int(view.queued_bytes * 1000 // session._floor.bytes_per_second)
 
 
 def _ended_in_function_call(response: Mapping[str, Any]) -> bool:

@@ -80,7 +80,6 @@ class Speech:
         self.response: ResponseView | None = None
         self.playout_marker: int | None = None
         self.needs_guard = kind is SpeechKind.GREETING
-        self.resumed = False
         self.started = False  # its first audio was queued
         self.cancelled = False  # the app called cancel()
         self._outcome = GreetingOutcome()
