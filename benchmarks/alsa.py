@@ -150,8 +150,10 @@ class TimedSpeaker(PacedSpeaker):
                     self.first_voiced = (offset, now)
         return got
 
-    def heard_at(self, offset: int) -> float | None:
-        """When the byte at ``offset`` was read (the first read that reached past it)."""
+    def read_at(self, offset: int) -> float | None:
+        """When the byte at ``offset`` was read (the first read that reached past it).
+
+        The library's ``PacedSpeaker.heard_at`` gives the time it played, like a DAC."""
         for t, heard in self.reads:
             if heard > offset:
                 return t

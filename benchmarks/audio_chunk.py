@@ -1,17 +1,16 @@
 """Audio: one 50 ms ``response.audio.delta`` through ``handle()`` into the device buffer.
 
 Both variants get fresh typed SDK events (``ServerEvent._deserialize``) each carrying 2,400
-bytes of PCM16 in base64, because the SDK decodes ``event.delta`` again on every access
-and caches nothing: reusing objects would not change that, but fresh ones are what a loop
-sees. Both variants hand the audio to the same player, a ``SounddeviceAudioIO(capture=False)``
-whose output stream is open and playing on the ALSA ``file`` device (read at real time): the
-bare loop does what a careful app does by hand, reading the type as the library does (a
-mapping key, not the SDK's slower attribute),
-``if event["type"] == "response.audio.delta": player.queue_audio(event.delta)``; the library
-variant is ``await proactive.handle(event)`` on a session that is speaking its greeting
-(after ``session.updated`` and ``response.created`` through a ``FakeConnection``), with the
-player as its audio. A third variant only reads ``event.delta`` (the SDK's base64 decode,
-which any loop pays), to show what ``handle()`` costs beyond it.
+bytes of PCM16 in base64, as a loop sees them. Both variants hand the audio to the same
+player, a ``SounddeviceAudioIO(capture=False)`` whose output stream is open and playing on the
+ALSA ``file`` device (read at real time). The bare loop does what a careful app does by hand,
+reading the type and the audio as the library does (mapping keys, not the SDK's slower
+attributes, and ``binascii`` for the base64):
+``if event["type"] == "response.audio.delta": player.queue_audio(delta_pcm(event))``. The
+library variant is ``await proactive.handle(event)`` on a session that is speaking its
+greeting (after ``session.updated`` and ``response.created`` through a ``FakeConnection``),
+with the player as its audio. A third variant only decodes the audio (which any loop pays),
+to show what ``handle()`` costs beyond it.
 
 This runs in a child process on the ALSA file device (see :mod:`benchmarks.alsa`). Batches of
 events rotate between the variants; the player is emptied between batches, outside the timed
@@ -50,6 +49,7 @@ async def _child(params: dict[str, Any]) -> dict[str, Any]:
     from azure.ai.voicelive.models import ServerEvent
 
     from benchmarks.alsa import TimedSpeaker as Speaker
+    from benchmarks.loops import delta_pcm
     from voicelive_proactive import ProactiveSession
     from voicelive_proactive.audio import SounddeviceAudioIO
     from voicelive_proactive.testing import FakeConnection
@@ -77,13 +77,13 @@ async def _child(params: dict[str, Any]) -> dict[str, Any]:
         t0 = time.perf_counter_ns()
         for event in events:
             if event["type"] == "response.audio.delta":
-                audio.queue_audio(event.delta)
+                audio.queue_audio(delta_pcm(event))
         return time.perf_counter_ns() - t0
 
     async def run_decode(events: list[Any]) -> int:
         t0 = time.perf_counter_ns()
         for event in events:
-            queue.append(event.delta)
+            queue.append(delta_pcm(event))
         return time.perf_counter_ns() - t0
 
     async def run_proactive(events: list[Any]) -> int:

@@ -112,7 +112,7 @@ async def _trial(variant: str, block_ms: int, load: bool, barge_at: float) -> di
 
     from benchmarks.alsa import TimedSpeaker
     from benchmarks.devices import GilHog, SamplePlayer, busy_loop
-    from benchmarks.loops import bare_events, event_ids
+    from benchmarks.loops import bare_events, delta_pcm, event_ids
     from voicelive_proactive import ProactiveSession
     from voicelive_proactive.audio import SounddeviceAudioIO
     from voicelive_proactive.testing import FakeConnection
@@ -194,7 +194,7 @@ async def _trial(variant: str, block_ms: int, load: bool, barge_at: float) -> di
             if kind == "response.audio.delta":
                 if variant == "bare_best" and event.get("response_id") == interrupted:
                     continue
-                player.queue_audio(event.delta)  # type: ignore[attr-defined]
+                player.queue_audio(delta_pcm(event))
             elif kind == "session.updated" and not greeted:
                 greeted = True
                 for payload in greeting:

@@ -53,7 +53,15 @@ async def _measure(
 ) -> dict[str, Any]:
     from azure.ai.voicelive.aio import VoiceLiveConnection
 
-    from benchmarks.loops import BareMicrophone, Run, bare_events, event_ids, session, strategy
+    from benchmarks.loops import (
+        BareMicrophone,
+        Run,
+        bare_events,
+        delta_pcm,
+        event_ids,
+        session,
+        strategy,
+    )
     from voicelive_proactive import ProactiveSession
     from voicelive_proactive.audio import SounddeviceAudioIO
 
@@ -84,7 +92,7 @@ async def _measure(
             async for event in conn:
                 kind = event["type"]
                 if kind == "response.audio.delta":
-                    audio.queue_audio(event.delta)  # type: ignore[attr-defined]
+                    audio.queue_audio(delta_pcm(event))
                     if state["first_audio"] is None:
                         state["first_audio"] = time.monotonic()
                         first_audio.set()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
 import contextlib
 import itertools
 import secrets
@@ -62,6 +63,14 @@ def strategy(mode: str, text: str | None = None) -> Any:
 def event_ids() -> Iterator[str]:
     """Ids shaped like the library's (``vp_<8 hex>_<n>``), so payloads have the same length."""
     return map(f"vp_{secrets.token_hex(4)}_{{}}".format, itertools.count(1))
+
+
+def delta_pcm(event: Any) -> bytes:
+    """A ``response.audio.delta``'s audio, decoded the fastest way a hand-written loop can: the
+    raw base64 string (a mapping key), straight into ``binascii`` (the SDK's ``event.delta``
+    attribute does the same decode through its model machinery, several µs slower). The
+    library decodes it this way too, so both pay the same for the bytes."""
+    return binascii.a2b_base64(event["delta"])
 
 
 def bare_events(mode: str, ids: Iterator[str], text: str | None = None) -> list[dict[str, Any]]:
@@ -243,7 +252,7 @@ async def bare(conn: VoiceLiveConnection, run: Run) -> None:
         async for event in conn:
             kind = event["type"]
             if kind == "response.audio.delta":
-                pcm = event.delta  # type: ignore[attr-defined]
+                pcm = delta_pcm(event)
                 run.audio_bytes += len(pcm)
                 if player is not None:
                     player.queue_audio(pcm)
@@ -277,7 +286,7 @@ async def bare_models(conn: VoiceLiveConnection, run: Run) -> None:
             greeted = True
             await _typed_greeting(conn, run.mode)
         elif event.type == ServerEventType.RESPONSE_AUDIO_DELTA:
-            pcm = event.delta  # type: ignore[attr-defined]
+            pcm = delta_pcm(event)
             run.audio_bytes += len(pcm)
             kept.append(pcm)
         elif event.type == ServerEventType.RESPONSE_DONE:
@@ -313,7 +322,7 @@ async def dropin(conn: VoiceLiveConnection, run: Run) -> None:
             if kind == "session.updated" and run.ready_at is None:
                 run.ready_at = time.monotonic()
             elif kind == "response.audio.delta" and audio is None:
-                pcm = event.delta  # type: ignore[attr-defined]
+                pcm = delta_pcm(event)
                 run.audio_bytes += len(pcm)
                 kept.append(pcm)
             elif kind == "response.done":

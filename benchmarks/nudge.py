@@ -61,14 +61,12 @@ async def _trial(endpoint: str, api_key: str, variant: str) -> dict[str, Any]:
     box: dict[str, Any] = {}
 
     async def library(conn: VoiceLiveConnection) -> None:
-        nudge = vp.IdleNudge(  # type: ignore[attr-defined]
-            after=AFTER_S, max_nudges=1, strategy=vp.StaticGreeting(NUDGE)
-        )
+        nudge = vp.IdleNudge(after=AFTER_S, max_nudges=1, strategy=vp.StaticGreeting(NUDGE))
         proactive = vp.ProactiveSession(
             conn,
             greeting=vp.StaticGreeting(GREETING),
             audio=player,
-            nudge=nudge,  # type: ignore[call-arg]
+            nudge=nudge,
         )
         try:
             async for event in conn:
