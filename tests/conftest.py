@@ -1,6 +1,10 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,3 +24,24 @@ async def deliver(proactive: Any, fake: FakeConnection, *events: dict[str, Any])
 @pytest.fixture
 def session_updated() -> dict[str, Any]:
     return {"type": "session.updated", "session": {"id": "sess_1"}}
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def run_python(
+    argv: Sequence[str], cwd: Path, extra_env: Mapping[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python *argv`` as a user would with no Azure settings (so the examples use the
+    local emulator), in ``cwd``, and return what it printed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AZURE_VOICELIVE_")}
+    env.update(extra_env or {})
+    return subprocess.run(
+        [sys.executable, *argv],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=cwd,
+        check=False,
+    )

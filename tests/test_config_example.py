@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from .conftest import run_python
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "greeting_from_config.py"
 
@@ -23,17 +22,9 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "greeting_from_c
 def test_example_greets_in_the_callers_language(
     args: list[str], expected: str, tmp_path: Path
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AZURE_VOICELIVE_")}
-    env["VOICELIVE_PROACTIVE_WAV"] = str(tmp_path / "out.wav")
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLE), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        cwd=tmp_path,  # the example finds greeting.toml next to itself, not in the cwd
-        check=False,
-    )
+    wav = {"VOICELIVE_PROACTIVE_WAV": str(tmp_path / "out.wav")}
+    # The example finds greeting.toml next to itself, not in the cwd.
+    result = run_python([str(EXAMPLE), *args], tmp_path, wav, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "using the local emulator" in result.stdout
     assert expected in result.stdout

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+from .conftest import EXAMPLES, run_python
+
 TESTS = Path(__file__).resolve().parent
 
 # What each script must print (besides exiting 0), run here against the emulator.
@@ -52,17 +50,8 @@ def test_every_example_is_run() -> None:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_example_runs_against_the_emulator(name: str, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AZURE_VOICELIVE_")}
-    env["VOICELIVE_PROACTIVE_WAV"] = str(tmp_path / "out.wav")
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / f"{name}.py")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd=tmp_path,
-        check=False,
-    )
+    wav = {"VOICELIVE_PROACTIVE_WAV": str(tmp_path / "out.wav")}
+    result = run_python([str(EXAMPLES / f"{name}.py")], tmp_path, wav)
     assert result.returncode == 0, result.stdout + result.stderr
     if not name.startswith("test_"):
         assert "using the local emulator" in result.stdout

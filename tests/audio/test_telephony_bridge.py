@@ -11,10 +11,7 @@ import base64
 import contextlib
 import importlib.util
 import json
-import os
 import random
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -26,9 +23,9 @@ import aiohttp
 import numpy as np
 from aiohttp import web
 
+from tests.conftest import EXAMPLES, run_python
 from voicelive_proactive.audio import AudioFormat, FormatAware, PlayoutAware
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 WIDE = AudioFormat.from_input("pcm16", 16_000)
 
 
@@ -217,16 +214,7 @@ async def test_playout_is_estimated_from_the_byte_rate() -> None:
 
 
 def test_the_example_greets_a_caller_against_the_emulator(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AZURE_VOICELIVE_")}
-    result = subprocess.run(
-        [sys.executable, "-W", "error", str(EXAMPLES / "telephony_bridge.py")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd=tmp_path,
-        check=False,
-    )
+    result = run_python(["-W", "error", str(EXAMPLES / "telephony_bridge.py")], tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "using the local emulator" in result.stdout
     assert "greeting sent; the phone heard" in result.stdout

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import inspect
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import voicelive_proactive as vp
+from tests.conftest import run_python
 
 from .conftest import RedisServer
 
@@ -24,17 +23,7 @@ HAS_RESUME = "resume_greeting" in inspect.signature(vp.ProactiveSession).paramet
 def run_snippet(code: str, redis_url: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     if "resume_greeting" in code and not HAS_RESUME:
         pytest.skip("needs the session's resume_greeting")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AZURE_VOICELIVE_")}
-    env["REDIS_URL"] = redis_url
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd=tmp_path,
-        check=False,
-    )
+    result = run_python(["-c", code], tmp_path, {"REDIS_URL": redis_url})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "s3cret" not in result.stdout + result.stderr
     return result

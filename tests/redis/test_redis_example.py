@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
+
+from tests.conftest import run_python
 
 from .conftest import RedisServer
 
@@ -15,18 +16,8 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "redis_once.py"
 
 
 def run_example(tmp_path: Path, redis_url: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AZURE_VOICELIVE_")}
-    env["VOICELIVE_PROACTIVE_WAV"] = str(tmp_path / "out.wav")
-    env["REDIS_URL"] = redis_url
-    return subprocess.run(
-        [sys.executable, str(EXAMPLE)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd=tmp_path,
-        check=False,
-    )
+    env = {"VOICELIVE_PROACTIVE_WAV": str(tmp_path / "out.wav"), "REDIS_URL": redis_url}
+    return run_python([str(EXAMPLE)], tmp_path, env)
 
 
 def test_the_reconnect_is_not_greeted_again(tmp_path: Path, redis_server: RedisServer) -> None:
