@@ -68,8 +68,8 @@ async def test_say_returns_a_handle_at_once_and_speaks_in_order() -> None:
     h = Harness()
     await h.d(U)
     greeting = h.creates()[0]
-    first = await h.p.say("Your table is ready.")
-    second = await h.p.say(vp.StaticGreeting("Dessert is on the house."))
+    first = h.p.say("Your table is ready.")
+    second = h.p.say(vp.StaticGreeting("Dessert is on the house."))
     assert isinstance(first, vp.Speech) and first.kind is vp.SpeechKind.SAY
     await h.settle()
     assert len(h.creates()) == 1  # both wait behind the greeting's response
@@ -85,9 +85,9 @@ async def test_say_returns_a_handle_at_once_and_speaks_in_order() -> None:
 
 
 async def test_two_says_at_once_never_overlap_on_the_wire() -> None:
-    h = Harness(greet_on_ready=False)
+    h = Harness(greet_when="manual")
     await h.d(U)
-    a, b = await asyncio.gather(h.p.say("One."), h.p.say("Two."))
+    a, b = h.p.say("One."), h.p.say("Two.")
     await h.settle()
     assert [h.said(c) for c in h.creates()] == ["One."]
     await h.answer(h.creates()[0])
@@ -102,7 +102,7 @@ async def test_say_is_not_guarded_by_once_but_the_greeting_still_is() -> None:
     await h.d(U, U)
     await h.answer(h.creates()[0])
     for _ in range(2):
-        await h.p.say("Hello!")
+        h.p.say("Hello!")
         await h.settle()
         await h.answer(h.creates()[-1])
     await h.p.greet()
@@ -111,15 +111,15 @@ async def test_say_is_not_guarded_by_once_but_the_greeting_still_is() -> None:
 
 
 async def test_say_accepts_a_greeting_a_callable_and_an_instruction() -> None:
-    h = Harness(greet_on_ready=False, context={"name": "Lisa"})
+    h = Harness(greet_when="manual", context={"name": "Lisa"})
     await h.d(U)
-    await h.p.say(vp.Greeting.spoken("Exact words."))
+    h.p.say(vp.Greeting.spoken("Exact words."))
     await h.settle()
     await h.answer(h.creates()[-1])
-    await h.p.say(lambda ctx: vp.Greeting.spoken(f"Bye {ctx['name']}."))
+    h.p.say(lambda ctx: vp.Greeting.spoken(f"Bye {ctx['name']}."))
     await h.settle()
     await h.answer(h.creates()[-1])
-    await h.p.say(vp.LLMGreeting("Tell {name} the order shipped."), interruptible=False)
+    h.p.say(vp.LLMGreeting("Tell {name} the order shipped."), interruptible=False)
     await h.settle()
     items = h.fake.sent_of("conversation.item.create")
     assert items[-1]["item"]["content"][0]["text"] == 'Tell "Lisa" the order shipped.'
@@ -127,21 +127,21 @@ async def test_say_accepts_a_greeting_a_callable_and_an_instruction() -> None:
 
 
 async def test_when_the_user_is_speaking_say_waits_skips_or_speaks() -> None:
-    h = Harness(greet_on_ready=False)
+    h = Harness(greet_when="manual")
     await h.d(U_NO_VAD, STARTED)
-    skipped = await h.p.say("Never mind.", if_user_speaking="skip")
+    skipped = h.p.say("Never mind.", if_user_speaking="skip")
     await h.settle()
     assert skipped.outcome.status is vp.GreetingStatus.SKIPPED
-    waiting = await h.p.say("After you.", if_user_speaking="wait")
+    waiting = h.p.say("After you.", if_user_speaking="wait")
     await h.settle()
     assert h.creates() == []
     await h.d(STOPPED)
     await h.settle()
     assert [h.said(c) for c in h.creates()] == ["After you."]
     assert waiting.outcome.status is vp.GreetingStatus.PENDING
-    h2 = Harness(greet_on_ready=False)
+    h2 = Harness(greet_when="manual")
     await h2.d(U, STARTED)
-    await h2.p.say("Urgent!", if_user_speaking="speak")
+    h2.p.say("Urgent!", if_user_speaking="speak")
     await h2.settle()
     assert [h2.said(c) for c in h2.creates()] == ["Urgent!"]
 
@@ -149,9 +149,9 @@ async def test_when_the_user_is_speaking_say_waits_skips_or_speaks() -> None:
 async def test_say_waits_for_the_services_reply_to_the_user() -> None:
     # With create_response, the service answers the user's turn: say() goes after it, not
     # into the gap between speech_stopped and that reply's response.created.
-    h = Harness(greet_on_ready=False)
+    h = Harness(greet_when="manual")
     await h.d(U, STARTED, STOPPED)
-    await h.p.say("By the way...")
+    h.p.say("By the way...")
     await h.settle()
     assert h.creates() == []
     await h.d(*audio_response_events("r_reply", "i_reply", [CHUNK]))
@@ -160,9 +160,9 @@ async def test_say_waits_for_the_services_reply_to_the_user() -> None:
 
 
 async def test_say_goes_out_when_the_reply_never_comes() -> None:
-    h = Harness(greet_on_ready=False)
+    h = Harness(greet_when="manual")
     await h.d(U, STARTED, STOPPED)
-    await h.p.say("Still with me?")
+    h.p.say("Still with me?")
     await h.settle()
     assert h.creates() == []
     h.clock.advance(2.0)  # the reply grace passes with no response.created
@@ -172,10 +172,10 @@ async def test_say_goes_out_when_the_reply_never_comes() -> None:
 
 async def test_cancelling_a_queued_speech_skips_it_and_a_spoken_one_stops_it() -> None:
     mem = MemoryAudioIO()
-    h = Harness(greet_on_ready=False, audio=mem)
+    h = Harness(greet_when="manual", audio=mem)
     await h.d(U)
-    first = await h.p.say("First.")
-    second = await h.p.say("Second.")
+    first = h.p.say("First.")
+    second = h.p.say("Second.")
     assert second.cancel() is True
     await h.settle()
     assert second.outcome.status is vp.GreetingStatus.SKIPPED
@@ -195,16 +195,16 @@ async def test_cancelling_a_queued_speech_skips_it_and_a_spoken_one_stops_it() -
 
 
 async def test_speech_wait_times_out_with_the_builtin_error() -> None:
-    h = Harness(greet_on_ready=False)
-    speech = await h.p.say("Hi")
+    h = Harness(greet_when="manual")
+    speech = h.p.say("Hi")
     with pytest.raises(TimeoutError):
         await speech.wait(timeout=0.01)
 
 
 async def test_say_from_another_thread_is_handed_to_the_session_loop() -> None:
-    h = Harness(greet_on_ready=False)
+    h = Harness(greet_when="manual")
     await h.d(U)
-    speech = await asyncio.to_thread(lambda: asyncio.run(h.p.say("From a worker.")))
+    speech = await asyncio.to_thread(lambda: h.p.say("From a worker."))
     await h.fake.wait_sent("response.create")
     assert [h.said(c) for c in h.creates()] == ["From a worker."]
     await h.answer(h.creates()[0])
@@ -393,15 +393,15 @@ async def test_an_uninterruptible_greeting_is_heard_in_full() -> None:
 
 async def test_an_interruptible_say_after_an_uninterruptible_one_can_be_cut_off() -> None:
     mem = MemoryAudioIO()
-    h = Harness(audio=mem, greet_on_ready=False)
+    h = Harness(audio=mem, greet_when="manual")
     await h.d(U)
-    await h.p.say("Legal notice.", interruptible=False)
+    h.p.say("Legal notice.", interruptible=False)
     await h.settle()
     await h.answer(h.creates()[0], chunks=2)
     mem.play_all()
     h.clock.advance(1)
     await h.settle()
-    await h.p.say("Anything else?")
+    h.p.say("Anything else?")
     await h.settle()
     events = audio_response_events("r9", "i9", [CHUNK] * 2, answering=h.creates()[-1])
     await h.d(*events[:6], STARTED)
@@ -420,6 +420,7 @@ async def test_echo_guard_ignores_speech_in_the_first_ms_of_audio() -> None:
     events = audio_response_events("r1", "i1", [CHUNK] * 10, answering=create)
     await h.d(*events[:6], STARTED)  # its own echo, 0 ms in
     assert mem.skip_count == 0
+    await h.settle()  # the speaker reports its first sample heard: the guard starts now
     h.clock.advance(0.5)
     await h.settle()
     assert h.fake.sent_of("session.update")[-1]["session"]["turn_detection"] == TURNS
@@ -481,7 +482,7 @@ async def test_skipped_and_failed_events_carry_the_reason() -> None:
     h.p.on(vp.SpeechFailed, lambda e: reasons.append(e.reason))
     h.p.on(vp.SpeechSkipped, lambda e: reasons.append(e.reason))
     await h.d(U)
-    await h.p.say("Later.", if_user_speaking="skip")
+    h.p.say("Later.", if_user_speaking="skip")
     await h.d(STARTED)
     await h.settle()
     assert any("every greeting strategy failed" in r for r in reasons)
@@ -529,9 +530,9 @@ async def test_a_greeting_that_calls_a_tool_is_pending_until_the_next_response_s
 
 async def test_cancelling_before_the_service_answers_stops_it_when_it_starts() -> None:
     mem = MemoryAudioIO()
-    h = Harness(greet_on_ready=False, audio=mem)
+    h = Harness(greet_when="manual", audio=mem)
     await h.d(U)
-    speech = await h.p.say("Never mind.")
+    speech = h.p.say("Never mind.")
     await h.settle()
     create = h.creates()[0]
     assert speech.cancel() is True
@@ -545,20 +546,25 @@ async def test_cancelling_before_the_service_answers_stops_it_when_it_starts() -
 
 async def test_cancelling_a_speech_still_playing_spares_the_next_ones_audio() -> None:
     mem = MemoryAudioIO()
-    h = Harness(greet_on_ready=False, audio=mem)
+    h = Harness(greet_when="manual", audio=mem)
     await h.d(U)
-    first = await h.p.say("First.")
+    first = h.p.say("First.")
     await h.settle()
     await h.answer(h.creates()[0], chunks=3)  # done on the service, not played yet
-    await h.p.say("Second.")
+    h.p.say("Second.")
     await h.settle()
     await h.answer(h.creates()[1], chunks=2)
-    first.cancel()  # too late to stop it alone: the second is queued behind it
+    assert first.cancel() is True  # done on the service, still queued: it stops here
     await h.settle()
-    assert mem.skip_count == 0 and len(mem.pending) == 5 * len(CHUNK)
+    # Its audio is dropped; the second's, queued behind it, plays on in full.
+    assert mem.skip_count == 1 and mem.pending == CHUNK * 2
+    assert first.outcome.settled and first.outcome.interrupted
+    assert first.outcome.played_ms == 0
+    [truncate] = h.fake.sent_of("conversation.item.truncate")
+    assert (truncate["item_id"], truncate["audio_end_ms"]) == ("ir1", 0)
     mem.play_all()
     await h.settle()
-    assert first.outcome.settled and not first.outcome.interrupted
+    assert mem.played == CHUNK * 2
 
 
 async def test_without_playout_reports_a_barge_in_ends_the_estimated_playout() -> None:

@@ -109,7 +109,7 @@ async def test_a_tag_proves_ownership_and_an_untagged_response_is_then_not_ours(
     first = fake.sent[0]
     await d(*audio_response_events("r1", "i1", [CHUNK], answering=first))
     assert p.outcome.status is vp.GreetingStatus.SENT
-    speech = await p.say("Your table is ready.")
+    speech = p.say("Your table is ready.")
     await fake.wait_sent("response.create", count=2)
     second = fake.sent_of("response.create")[1]
     # The service echoes tags, so an untagged response now is somebody else's.
@@ -270,7 +270,7 @@ async def test_a_rejected_system_item_never_lets_two_greetings_reach_the_user() 
 
 
 async def test_greet_from_a_short_lived_thread_loop_before_any_event() -> None:
-    fake, p, d = harness(greet_on_ready=False, audio=MemoryAudioIO())
+    fake, p, d = harness(greet_when="manual", audio=MemoryAudioIO())
     results: list[vp.GreetingOutcome] = []
     thread = threading.Thread(target=lambda: results.append(asyncio.run(p.greet())))
     thread.start()
@@ -294,7 +294,7 @@ def test_greet_before_the_session_loop_is_known_waits_for_it() -> None:
         FakeConnection.__init__(fake)
 
     asyncio.run(build())
-    p = vp.ProactiveSession(fake, greeting="Hello!", audio=None, greet_on_ready=False)
+    p = vp.ProactiveSession(fake, greeting="Hello!", audio=None, greet_when="manual")
     outcome = asyncio.run(p.greet())  # a short-lived loop in this thread
     assert outcome.status is vp.GreetingStatus.PENDING
 
@@ -318,7 +318,8 @@ def test_greet_before_the_session_loop_is_known_waits_for_it() -> None:
         ({"context": {1: "x"}}, "context keys"),
         ({"audio": "speaker"}, "audio must be an AudioIO"),
         ({"guard": 5}, "guard must have a try_acquire"),
-        ({"greet_on_ready": "no"}, "greet_on_ready must be True or False"),
+        ({"greet_when": "no"}, "greet_when must be"),
+        ({"greet_when": vp.AfterHello}, "needs parentheses"),
         ({"skip_if_user_spoke": 1}, "skip_if_user_spoke must be True or False"),
         ({"interruptible": None}, "interruptible must be True or False"),
         ({"nudge": 8.0}, "nudge must be a vp.IdleNudge"),

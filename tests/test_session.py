@@ -306,7 +306,7 @@ async def test_unreadable_frame_ends_run_quietly() -> None:
 
 async def test_manual_greet_is_still_guarded() -> None:
     fake = FakeConnection()
-    p = session(fake, greet_on_ready=False)
+    p = session(fake, greet_when="manual")
     await deliver(p, fake, UPDATED)
     assert fake.sent == []
     first = await p.greet()

@@ -351,12 +351,10 @@ class SessionMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.truth is not None and not self.closed)
     @rule(policy=st.sampled_from(["wait", "skip", "speak"]), interruptible=st.booleans())
     def app_says_something(self, policy: Any, interruptible: bool) -> None:
-        speech = self.run(
-            self.proactive.say(
-                f"Message {len(self.speeches)}.",
-                if_user_speaking=policy,
-                interruptible=interruptible,
-            )
+        speech = self.proactive.say(
+            f"Message {len(self.speeches)}.",
+            if_user_speaking=policy,
+            interruptible=interruptible,
         )
         self.speeches.append(speech)
         self.settle_tasks()

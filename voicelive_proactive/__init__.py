@@ -58,8 +58,11 @@ from .greetings import (
 )
 from .guard import GuardLike, GuardResult, OnceGuard
 from .health import SessionHealth
+from .hello import AfterHello
+from .interruptions import InterruptionPolicy
 from .nudge import IdleNudge
 from .outcome import FunctionCall, GreetingMetrics, GreetingOutcome, GreetingStatus
+from .prerecorded import PrerecordedGreeting
 from .redis_guard import (  # imports redis only when a guard is built
     MAX_GUARD_KEY_CHARS,
     MAX_GUARD_TTL,
@@ -69,6 +72,7 @@ from .redis_guard import (  # imports redis only when a guard is built
 )
 from .session import DEFAULT, DEFAULT_RENDER_TIMEOUT, ProactiveSession
 from .speech import Speech, SpeechKind
+from .words import WordTiming
 
 __all__ = [
     "DEFAULT",
@@ -77,6 +81,7 @@ __all__ = [
     "MAX_GREETING_CHARS",
     "MAX_GUARD_KEY_CHARS",
     "MAX_GUARD_TTL",
+    "AfterHello",
     "AudioFormat",
     "AudioIO",
     "AudioUnavailableError",
@@ -108,6 +113,7 @@ __all__ = [
     "GuardUnavailableError",
     "IdleNudge",
     "InsecureEndpointError",
+    "InterruptionPolicy",
     "LLMGreeting",
     "LocalizedGreeting",
     "MissingContextFieldError",
@@ -115,6 +121,7 @@ __all__ = [
     "NudgesExhausted",
     "NullAudioIO",
     "OnceGuard",
+    "PrerecordedGreeting",
     "ProactiveError",
     "ProactiveEvent",
     "ProactiveSession",
@@ -136,6 +143,7 @@ __all__ = [
     "TemplateError",
     "TemplateGreeting",
     "WavAudioIO",
+    "WordTiming",
     "__version__",
     "check_endpoint",
     "dump_greeting",

@@ -50,6 +50,11 @@ class Timers:
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
 
+    @property
+    def manual(self) -> bool:
+        """The clock runs the timers itself (a :class:`Clock`), with or without a loop."""
+        return self._clock is not None
+
     def call_later(self, delay: float, callback: Callable[[], None]) -> TimerHandle:
         if self._clock is not None:
             return self._clock.call_later(delay, callback)

@@ -5,35 +5,34 @@ proactive decision depends on:
 
 * may we start speaking now (:meth:`Floor.may_speak`)?
 * is response R ours, not ours, or not known yet (:class:`Attributed`, :class:`Refuted`)?
-* how much of each response did the listener hear before the user cut in
-  (:meth:`Floor.barge_in`)?
+* how much of each response did the listener hear before it was cut off (:meth:`Floor.cut`)?
 * is the agent's audio still playing locally (:attr:`Floor.playing`)?
-
-It never sends, sleeps or plays anything. :class:`~voicelive_proactive.ProactiveSession` feeds
-it and acts on what it says, which keeps the rules in one place and lets tests drive every
-order of events through it quickly.
 
 Attribution, the subtle part. The service handles client events in order, one response at a
 time. When server VAD starts a reply just before our ``response.create`` is processed, the
 reply's ``response.created`` arrives first and the error for ours (busy) after it. So a
 ``response.created`` that arrives while our request is unanswered is only *presumed* ours:
 
-* **proven ours** when the response carries our request's tag in ``metadata`` (the service
-  echoes ``response.metadata``), when its transcript is exactly the text we asked it to speak,
-  or, failing both, when it finishes with no error naming our request (by elimination);
-* **refuted** when an error names our request after all: the response was somebody else's.
+* **proven ours** (strong) when the response carries our request's tag in ``metadata`` (the
+  service echoes ``response.metadata``);
+* **presumed ours** (weak) when it finishes with no error naming our request (by
+  elimination), or when it follows our own tool call (a continuation);
+* **refuted** when an error names our request while it is presumed: it was somebody else's.
 
-Cancelling, truncating and discarding audio all wait for proof: nothing is done to a response
-unless the floor knows it is ours.
+Only a strong proof licenses acting on a response (cancelling it, truncating or deleting its
+item): a transcript equal to our text is not proof (the service's reply to the user may say
+"Hello!" too), and elimination assumes an answer is never later than a whole response. Weak
+proofs settle the outcome, which records how ownership was known.
 """
 
 from __future__ import annotations
 
 import enum
-from collections import deque
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
+
+from .ledger import PlayoutLedger
 
 __all__ = [
     "BUSY",
@@ -42,7 +41,6 @@ __all__ = [
     "AudioVerdict",
     "Fact",
     "Floor",
-    "FunctionCalled",
     "Heard",
     "Owner",
     "Proof",
@@ -69,22 +67,23 @@ class Owner(enum.Enum):
     THEIRS = "theirs"
 
 
-class Proof(enum.Enum):
-    """How a response was shown to be ours."""
+class Proof(str, enum.Enum):
+    """How a response was shown to be ours (``GreetingOutcome.proof``)."""
 
-    TAG = "metadata tag"
-    TRANSCRIPT = "transcript"
-    ELIMINATION = "finished with no error for our request"
-    CONTINUATION = "follows our response's function call"
+    TAG = "tag"
+    """The service echoed our request's ``response.metadata`` tag: certain."""
+    ELIMINATION = "elimination"
+    """It finished with no error naming our request: almost always right, not certain."""
+    CONTINUATION = "continuation"
+    """It followed our own response's tool call: almost always right, not certain."""
+    LOCAL = "local"
+    """Played from local audio (a prerecorded greeting): no service response involved."""
 
     @property
     def strong(self) -> bool:
-        """Certain, whatever the network does. Only a strong proof licenses cancelling or
-        truncating a response. Elimination assumes the error for a request that lost a race
-        arrives before the response that beat it finishes; a continuation assumes nothing
-        started between the tool call and the app's answer. Both are almost always true, so
-        they settle the outcome, but the session never acts on a response because of them."""
-        return self in (Proof.TAG, Proof.TRANSCRIPT)
+        """Certain, whatever the network does: only a strong proof licenses acting on a
+        response (cancel, truncate, delete)."""
+        return self is Proof.TAG or self is Proof.LOCAL
 
 
 class UserTurn(enum.Enum):
@@ -101,9 +100,9 @@ class AudioVerdict(enum.Enum):
 
     PLAY = "play"
     HOLD = "hold"
-    """Keep it aside: the response may be ours and the user spoke after we asked for it."""
+    """Keep it aside: the response may be ours and must not talk over the user."""
     DROP = "drop"
-    """A late chunk of a response the user interrupted, or of our own cancelled one."""
+    """A late chunk of a response that was cut off or muted."""
 
 
 @dataclass(eq=False, slots=True)
@@ -113,13 +112,11 @@ class Request:
     id: str
     """The ``event_id`` of the ``response.create`` (also its metadata tag)."""
     owner: Hashable
-    """Whose request it is (the session's speech); the floor only hands it back."""
-    spoken_text: str | None = None
-    """For pre-generated speech: the exact text the service will say (a proof of ownership)."""
+    """Whose request it is (the engine's speech); the floor only hands it back."""
     item_event_id: str | None = None
     """The ``event_id`` of a ``conversation.item.create`` sent just before, if any."""
     protected: bool = False
-    """The user cannot cut it off (``interruptible=False``): barge-in leaves it playing."""
+    """The user cannot cut it off: barge-in leaves it playing."""
     yield_to_user: bool = True
     """If the user starts speaking before its response starts, it must not talk over them."""
     user_spoke_after: bool = False
@@ -143,36 +140,61 @@ class ResponseView:
     spoke: bool = False
     """It produced message content (audio, transcript or a message item)."""
     function_call: bool = False
+    calls_done: int = 0
+    """Function calls whose arguments completed (the app can answer those)."""
     muted: bool = False
-    """Its audio no longer reaches the speaker (interrupted or cancelled)."""
+    """Its audio no longer reaches the speaker (cut off, cancelled, or must not be heard)."""
     held: list[bytes] = field(default_factory=list)
     """Audio kept aside while it is only presumed ours (see :class:`AudioVerdict`)."""
     transcript: str = ""
     queued_bytes: int = 0
     """Audio of it handed to the speaker."""
+    received_bytes: int = 0
+    """Audio of it received (played, held or dropped)."""
+    bytes_per_second: int = 0
+    """Its item's audio rate: the output format when its first chunk arrived. An item keeps
+    the format it started in, whatever the session changes later."""
     played_ms: int | None = None
-    """How much the listener heard before a barge-in cut it off."""
+    """How much the listener heard before it was cut off (set once, never rewritten)."""
     truncate_due: bool = False
-    """Cut off by the user: truncate it to ``played_ms`` once it is proven ours."""
+    """Cut off while only presumed ours: truncate it once it is proven."""
+    truncated: bool = False
+    """Its item was truncated (at most once)."""
     cancel_due: bool = False
+    first_audio_at: float | None = None
+    """When its first chunk reached the speaker (metrics, once it is proven ours)."""
+    first_position: int | None = None
+    words: list[Any] = field(default_factory=list)
+    """Word timings (``response.audio_timestamp.delta``), in its item's audio."""
+    calls: list[Any] = field(default_factory=list)
+    """Function calls whose arguments completed, not yet announced to the app."""
+    previous_item_id: str | None = None
 
     @property
     def ours(self) -> bool:
         return self.owner is Owner.OURS
 
+    @property
+    def strong(self) -> bool:
+        return self.proof is not None and self.proof.strong
+
+    def ms(self, n_bytes: int) -> int:
+        """``n_bytes`` of this response's audio, in milliseconds of its own format."""
+        return n_bytes * 1000 // (self.bytes_per_second or 48_000)
+
 
 # -- facts -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Attributed:
-    """The response is proven ours (it belongs to ``response.request.owner``)."""
+    """The response is ours (it belongs to ``response.request.owner``), by ``proof``."""
 
     response: ResponseView
     proof: Proof
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Refuted:
     """A response presumed ours was not: the service rejected our request after all."""
 
@@ -181,7 +203,7 @@ class Refuted:
     """Audio held back while it was presumed ours; it is somebody else's, so play it."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rejected:
     """The service answered our request with an error; no response of ours will come."""
 
@@ -195,17 +217,7 @@ class Rejected:
         return self.code == BUSY
 
 
-@dataclass(frozen=True)
-class FunctionCalled:
-    """Our response asks the app to run a tool before it can speak."""
-
-    response: ResponseView
-    call_id: str | None
-    name: str | None
-    arguments: str | None
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ResponseEnded:
     """``response.done`` for a response (ours or not)."""
 
@@ -214,72 +226,24 @@ class ResponseEnded:
     reason: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Heard:
-    """The user cut in: the listener heard ``played_ms`` of our ``response``."""
+    """Our ``response`` was cut off: the listener heard ``played_ms`` of it (reported once)."""
 
     response: ResponseView
     played_ms: int
     truncate: bool
-    """The response is certainly ours (a strong proof), so its item may be truncated."""
+    """Its item may be truncated now: it is certainly ours and was not truncated before."""
 
 
-Fact = Attributed | Refuted | Rejected | FunctionCalled | ResponseEnded | Heard
-
-
-class _Ledger:
-    """The audio queued for the speaker since it was last known to be silent, per response.
-
-    Barge-in returns how many queued bytes were dropped; everything queued before them was
-    heard, in order, which tells how much of each response the listener heard.
-    """
-
-    __slots__ = ("queued", "segments")
-
-    def __init__(self) -> None:
-        self.segments: deque[list[Any]] = deque()  # [response_id, bytes]
-        self.queued = 0  # bytes queued in total, ever; playout markers are positions in it
-
-    def add(self, response_id: str, n: int) -> None:
-        segments = self.segments
-        if segments and segments[-1][0] == response_id:
-            segments[-1][1] += n
-        else:
-            segments.append([response_id, n])
-        self.queued += n
-
-    def pending(self) -> bool:
-        return bool(self.segments)
-
-    def played_through(self, position: int) -> None:
-        """Everything queued before ``position`` has played."""
-        pending_start = self.queued - sum(n for _, n in self.segments)
-        while self.segments and pending_start + self.segments[0][1] <= position:
-            pending_start += self.segments.popleft()[1]
-        if self.segments and pending_start < position:
-            self.segments[0][1] -= position - pending_start
-
-    def drop(self, dropped: int) -> dict[str, int]:
-        """The queue was flushed with ``dropped`` bytes unplayed: bytes dropped, per response.
-
-        The dropped bytes are the newest ones, so they are taken from the back of the queue.
-        """
-        lost: dict[str, int] = {}
-        remaining = dropped
-        for response_id, n in reversed(self.segments):
-            take = min(n, remaining)
-            if take:
-                lost[response_id] = lost.get(response_id, 0) + take
-            remaining -= take
-        self.segments.clear()
-        return lost
+Fact = Attributed | Refuted | Rejected | ResponseEnded | Heard
 
 
 class Floor:
     """The conversation's floor: responses, our requests, the user, and local playout.
 
-    ``bytes_per_second`` is the output audio's byte rate (from the negotiated format), used to
-    turn bytes heard into milliseconds.
+    ``bytes_per_second`` is the output audio's byte rate (from the negotiated format); each
+    response keeps the rate it started with.
     """
 
     def __init__(self, *, bytes_per_second: int = 48_000) -> None:
@@ -288,22 +252,19 @@ class Floor:
         self.active: ResponseView | None = None
         self.user = UserTurn.SILENT
         self.awaiting_tool: ResponseView | None = None
-        """Our response ended in a function call; the app's answer has not started yet."""
+        """Our response ended in a completed function call; the app's answer has not started."""
         self.echoes_tags = False
         """The service has echoed one of our tags, so an untagged response is not ours."""
+        self.ledger = PlayoutLedger()
         self._responses: dict[str, ResponseView] = {}
-        self._ledger = _Ledger()
 
     # -- questions -------------------------------------------------------------------------
 
     def may_speak(self, wait_for_user: bool = True) -> bool:
-        """Nothing would overlap a new response of ours right now.
-
-        No response is active, none of our requests is unanswered, no tool call of ours is
-        outstanding, and (unless ``wait_for_user`` is False) the user is neither speaking nor
-        waiting for the service's reply. Local playout does not matter here: new audio
-        queues behind what is still playing, so nothing overlaps.
-        """
+        """Nothing would overlap a new response of ours right now: no response active, none
+        of our requests unanswered, no tool call of ours outstanding, and (unless
+        ``wait_for_user`` is False) the user neither speaking nor waiting for a reply.
+        Local playout does not matter: new audio queues behind what is still playing."""
         if self.active is not None or self.request is not None or self.awaiting_tool:
             return False
         return not wait_for_user or self.user is UserTurn.SILENT
@@ -311,29 +272,24 @@ class Floor:
     @property
     def playing(self) -> bool:
         """Audio was queued for the speaker and has not been reported played or dropped."""
-        return self._ledger.pending()
+        return self.ledger.pending
 
     @property
     def playout_position(self) -> int:
         """A marker for "everything queued so far" (see :meth:`played_through`)."""
-        return self._ledger.queued
+        return self.ledger.position
 
     @property
     def protected(self) -> bool:
         """What plays (or is about to) is speech the user cannot cut off."""
         if self.request is not None and self.request.protected:
             return True
-        for response_id, _ in self._ledger.segments:
-            view = self._responses.get(response_id)
+        for key in self.ledger.pending_keys():
+            view = self._responses.get(key)
             if view is not None and view.request is not None and view.request.protected:
                 return True
         active = self.active
         return active is not None and active.request is not None and active.request.protected
-
-    def last_heard(self, view: ResponseView) -> bool:
-        """Nothing queued for the speaker comes after ``view``'s audio."""
-        segments = self._ledger.segments
-        return not segments or segments[-1][0] == view.id
 
     def response(self, response_id: object) -> ResponseView | None:
         return self._responses.get(response_id) if isinstance(response_id, str) else None
@@ -341,7 +297,7 @@ class Floor:
     # -- our side ----------------------------------------------------------------------------
 
     def request_sent(self, request: Request) -> None:
-        """We are about to send ``request``; call before awaiting the send."""
+        """We are about to send ``request``."""
         if self.request is not None:
             raise RuntimeError("a request of ours is already unanswered")
         self.request = request
@@ -350,6 +306,14 @@ class Floor:
         """Sending ``request`` failed: the service never saw it."""
         if self.request is request:
             self.request = None
+
+    def local(self, key: str, request: Request) -> ResponseView:
+        """Audio we play ourselves (a prerecorded greeting), accounted like a response."""
+        view = ResponseView(key, Owner.OURS, request, Proof.LOCAL, item_id=key, active=False)
+        view.spoke = True
+        view.bytes_per_second = self.bytes_per_second
+        self._responses[key] = view
+        return view
 
     # -- server events -----------------------------------------------------------------------
 
@@ -365,9 +329,12 @@ class Floor:
         facts: list[Fact] = []
         if request is not None and tag == request.id:
             self.echoes_tags = True
-            view = self._attribute(response_id, request, Proof.TAG, facts)
-        elif self.awaiting_tool is not None and request is None:
-            view = self._continue(response_id, self.awaiting_tool, facts)
+            request.answered = True
+            view = ResponseView(response_id, Owner.PRESUMED, request)
+            self._prove(view, Proof.TAG, facts)
+        elif self.awaiting_tool is not None and request is None and tag is None:
+            view = ResponseView(response_id, Owner.PRESUMED, self.awaiting_tool.request)
+            self._prove(view, Proof.CONTINUATION, facts)
         elif request is not None and tag is None and not self.echoes_tags:
             request.answered = True
             view = ResponseView(response_id, Owner.PRESUMED, request)
@@ -378,52 +345,39 @@ class Floor:
         self.active = view
         return facts
 
-    def message_started(self, response_id: str, item_id: str | None) -> None:
+    def message_started(self, response_id: object, item_id: object) -> None:
         """``response.output_item.added`` with a message item."""
-        view = self._responses.get(response_id)
+        view = self.response(response_id)
         if view is None:
             return
-        if view.item_id is None and item_id:
+        if view.item_id is None and isinstance(item_id, str) and item_id:
             view.item_id = item_id
         view.spoke = True
 
-    def function_call(
-        self, response_id: str, call_id: str | None, name: str | None, arguments: str | None
-    ) -> list[Fact]:
-        """A function call item of a response (added, or its arguments done)."""
-        view = self._responses.get(response_id)
-        if view is None:
-            return []
-        first = not view.function_call
-        view.function_call = True
-        if view.ours and (first or arguments is not None):
-            return [FunctionCalled(view, call_id, name, arguments)]
-        return []
+    def function_call(self, response_id: object, *, done: bool) -> ResponseView | None:
+        """A function call item of a response was added, or its arguments completed."""
+        view = self.response(response_id)
+        if view is not None:
+            view.function_call = True
+            view.calls_done += done
+        return view
 
-    def transcript(self, response_id: str, text: str, *, done: bool) -> list[Fact]:
+    def transcript(self, response_id: object, text: str, *, done: bool) -> None:
         """Transcript text of a response: a delta, or the whole of it when ``done``."""
-        view = self._responses.get(response_id)
-        if view is None:
-            return []
-        view.transcript = text if done else view.transcript + text
-        view.spoke = True
-        facts: list[Fact] = []
-        request = view.request
-        if (
-            view.owner is Owner.PRESUMED
-            and request is not None
-            and request.spoken_text is not None
-            and view.transcript.strip() == request.spoken_text.strip()
-        ):
-            self._prove(view, Proof.TRANSCRIPT, facts)
-        return facts
+        view = self.response(response_id)
+        if view is not None:
+            view.transcript = text if done else view.transcript + text
+            view.spoke = True
 
-    def audio(self, response_id: str, pcm: bytes) -> AudioVerdict:
+    def audio(self, response_id: object, pcm: bytes) -> AudioVerdict:
         """An audio chunk of a response arrived: play it, hold it, or drop it."""
-        view = self._responses.get(response_id)
+        view = self.response(response_id)
         if view is None:
             return AudioVerdict.PLAY  # an unknown response (its created was missed): just play
         view.spoke = True
+        if not view.bytes_per_second:
+            view.bytes_per_second = self.bytes_per_second
+        view.received_bytes += len(pcm)
         if view.muted:
             return AudioVerdict.DROP
         if view.owner is Owner.PRESUMED and self._must_not_play_yet(view):
@@ -431,12 +385,14 @@ class Floor:
             return AudioVerdict.HOLD
         return AudioVerdict.PLAY
 
-    def queued(self, response_id: str, n_bytes: int) -> None:
-        """``n_bytes`` of the response were handed to the speaker."""
-        self._ledger.add(response_id, n_bytes)
+    def queued(self, response_id: str, pcm: bytes) -> None:
+        """``pcm`` of the response was handed to the speaker."""
+        self.ledger.add(response_id, pcm)
         view = self._responses.get(response_id)
         if view is not None:
-            view.queued_bytes += n_bytes
+            if not view.bytes_per_second:
+                view.bytes_per_second = self.bytes_per_second
+            view.queued_bytes += len(pcm)
 
     def response_done(self, response_id: str, status: str | None, reason: str | None) -> list[Fact]:
         facts: list[Fact] = []
@@ -446,9 +402,12 @@ class Floor:
         # The service runs one response at a time: after any response.done none is active.
         self.active = None
         view.active = False
+        view.cancel_due = False
         if view.owner is Owner.PRESUMED:
             self._prove(view, Proof.ELIMINATION, facts)
-        if view.ours and view.function_call and not view.spoke:
+        # A call the user cut off before its arguments were complete is void: the app was
+        # never asked to answer it.
+        if view.ours and view.calls_done and not view.spoke:
             self.awaiting_tool = view
         if view.request is not None and self.request is view.request:
             self.request = None
@@ -459,15 +418,13 @@ class Floor:
     def error(self, event_id: object, code: str | None, message: str) -> list[Fact]:
         """An error event naming one of our client events (others are ignored)."""
         request = self.request
-        if request is None:
-            return []  # nothing of ours is unanswered or unproven: not about a request
-        if event_id is None:
-            return []  # an error about no client event in particular
+        if request is None or event_id is None:
+            return []
         if event_id == request.item_event_id:
             request.item_rejected = True
             view = self._response_of(request)
             if view is not None and view.ours:
-                view.cancel_due = view.active
+                view.cancel_due = view.active and view.strong
                 view.muted = True
             return []
         if event_id != request.id:
@@ -481,8 +438,7 @@ class Floor:
             facts.append(Refuted(view, released))
         elif view is not None:
             return []  # already proven ours: a contradictory late error changes nothing
-        if self.request is request:
-            self.request = None
+        self.request = None
         request.answered = True
         if code == BUSY and self.active is None:
             # A response we never saw start is active (its response.created was missed or
@@ -509,34 +465,54 @@ class Floor:
 
     # -- local playout -----------------------------------------------------------------------
 
-    def barge_in(self, dropped: int) -> list[Fact]:
-        """The speaker was flushed with ``dropped`` bytes unplayed (the user cut in).
+    def cut(
+        self, dropped: int, *, only: ResponseView | None = None
+    ) -> tuple[list[Fact], list[tuple[str, bytes]]]:
+        """The speaker was flushed with ``dropped`` bytes unplayed.
 
-        Every response with audio in the flushed queue, and the active one, is muted: its late
-        chunks are dropped. For ours, returns how much the listener heard; a response still
-        only presumed ours is truncated once it is proven.
+        Without ``only`` (a barge-in), every response with audio in the flushed queue, and
+        the active one, is cut off and muted. With ``only``, just that response is; the
+        others' unplayed audio is returned, in order, to be queued again. Facts tell how much
+        of each of our responses the listener heard (once per response).
         """
-        lost = self._ledger.drop(dropped)
+        lost = self.ledger.drop(dropped)
         facts: list[Fact] = []
-        touched = [self._responses[r] for r in lost if r in self._responses]
-        if self.active is not None and self.active not in touched:
-            touched.append(self.active)
+        requeue: list[tuple[str, bytes]] = []
+        by_key = {d.key: d for d in lost}
+        touched: list[ResponseView] = []
+        for d in lost:
+            view = self._responses.get(d.key)
+            if only is not None and view is not only:
+                requeue.append((d.key, d.audio))
+            elif view is not None:
+                touched.append(view)
+        candidates = [only] if only is not None else [self.active]
+        for view in candidates:
+            if view is not None and view not in touched and view.id != _UNKNOWN:
+                touched.append(view)
         for view in touched:
             view.muted = True
             view.held.clear()
-            if not (view.active or lost.get(view.id)):
-                continue  # it had finished and played in full before the user spoke
-            played = max(0, view.queued_bytes - lost.get(view.id, 0))
-            view.played_ms = played * 1000 // self.bytes_per_second
+            view.queued_bytes -= by_key[view.id].lost if view.id in by_key else 0
+            if view.played_ms is not None:
+                continue  # cut off before: what was heard is never rewritten
+            if not (view.active or view.id in by_key or view is only):
+                continue  # it had finished and played in full before
+            view.played_ms = view.ms(max(0, view.queued_bytes))
             if view.ours:
-                facts.append(Heard(view, view.played_ms, self._strong(view)))
+                facts.append(Heard(view, view.played_ms, self._may_truncate(view)))
             elif view.owner is Owner.PRESUMED:
                 view.truncate_due = True
-        return facts
+        for key, audio in requeue:
+            self.queued(key, audio)
+            view = self._responses.get(key)
+            if view is not None:
+                view.queued_bytes -= len(audio)  # queued again, not twice
+        return facts, requeue
 
     def played_through(self, position: int) -> None:
         """Everything queued before ``position`` (a :attr:`playout_position`) has played."""
-        self._ledger.played_through(position)
+        self.ledger.played_through(position)
         self._forget_finished()
 
     # -- internals ---------------------------------------------------------------------------
@@ -551,21 +527,6 @@ class Floor:
                 return view
         return None
 
-    def _attribute(
-        self, response_id: str, request: Request, proof: Proof, facts: list[Fact]
-    ) -> ResponseView:
-        request.answered = True
-        view = ResponseView(response_id, Owner.PRESUMED, request)
-        self._prove(view, proof, facts)
-        return view
-
-    def _continue(
-        self, response_id: str, previous: ResponseView, facts: list[Fact]
-    ) -> ResponseView:
-        view = ResponseView(response_id, Owner.PRESUMED, previous.request)
-        self._prove(view, Proof.CONTINUATION, facts)
-        return view
-
     def _prove(self, view: ResponseView, proof: Proof, facts: list[Fact]) -> None:
         view.owner, view.proof = Owner.OURS, proof
         request = view.request
@@ -579,16 +540,19 @@ class Floor:
         facts.append(Attributed(view, proof))
         if view.truncate_due and view.played_ms is not None:
             view.truncate_due = False
-            facts.append(Heard(view, view.played_ms, proof.strong))
+            facts.append(Heard(view, view.played_ms, self._may_truncate(view)))
 
     @staticmethod
-    def _strong(view: ResponseView) -> bool:
-        return view.proof is not None and view.proof.strong
+    def _may_truncate(view: ResponseView) -> bool:
+        if view.truncated or not view.strong or view.proof is Proof.LOCAL:
+            return False
+        view.truncated = True
+        return True
 
     def _forget_finished(self) -> None:
         # Keep what a barge-in or a late error may still need: active responses, ones with
         # audio still queued, the one awaiting a tool, and ours not yet proven.
-        keep = {r for r, _ in self._ledger.segments}
+        keep = set(self.ledger.pending_keys())
         for response_id in list(self._responses):
             view = self._responses[response_id]
             if (

@@ -1,73 +1,57 @@
-"""The app's turn detection, and the ``interrupt_response`` override for speech the user
-cannot cut off.
+"""``InterruptionPolicy``: a cough is not a turn.
 
-Before speech the user cannot cut off, the service is told ``interrupt_response: false`` (so
-server VAD does not cancel it) with the app's other turn detection settings sent along, since
-the service may replace the object rather than merge it. Once that speech has finished
-playing, the app's own setting is sent back. The ``session.updated`` events these changes
-cause are recognised as ours and teach nothing about the app's settings.
+Without a policy, the first sign of user speech over proactive speech drops its unplayed
+audio at once (and the service cancels its response). Line noise, a cough or a "mm-hm" then
+cuts the greeting off. With ``interruptions=InterruptionPolicy(min_duration_ms=300,
+resume_within_ms=1500)``:
+
+* the service is told not to cancel our responses itself (``interrupt_response: false``,
+  while our speech is on the service or playing), so the decision is the library's;
+* when the user starts speaking over our speech, local playout **pauses**; nothing is dropped;
+* if the user stops within ``min_duration_ms`` and no response of the service's started, it was
+  a blip: playout resumes where it paused (within ``resume_within_ms`` at the latest), with no
+  truncation, and the speech can still be delivered in full;
+* if the user is still speaking after ``min_duration_ms``, or the service starts a reply (it
+  committed the blip as a user turn and answers it), or ``resume_within_ms`` passes: it was a
+  turn. Our response is cancelled by name, the unplayed audio is dropped, and the item is
+  truncated at the pause point.
+
+Pausing needs an audio backend that can pause (:class:`~voicelive_proactive.audio.Pausable`).
+Without one, the policy does nothing: barge-in flushes at once, as without a policy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from dataclasses import dataclass
 
-from .wire import session_update_event
+from .errors import ConfigurationError
 
-__all__ = ["TurnDetection"]
+__all__ = ["InterruptionPolicy"]
 
 
-class TurnDetection:
-    """What the app configured, and whether the session has overridden it."""
+@dataclass(frozen=True)
+class InterruptionPolicy:
+    """When user speech over proactive speech counts as a turn (see the module docs)."""
 
-    def __init__(self, event_ids: Iterator[str]) -> None:
-        self._ids = event_ids
-        self._source: Mapping[str, Any] | None = None  # the latest session the app configured
-        self._app: dict[str, Any] | None = None
-        self.overriding = False
-        """The service was told ``interrupt_response: false`` and not told back yet."""
-        self._echoes = 0  # our session.update events whose session.updated is still to come
+    min_duration_ms: int = 300
+    """User speech shorter than this is a blip: playout resumes."""
+    resume_within_ms: int = 1500
+    """Resume (or give up and flush) at most this long after the pause."""
 
-    @property
-    def app(self) -> dict[str, Any] | None:
-        """The app's ``turn_detection`` (``None``: VAD off, or not known yet)."""
-        source = self._source
-        if source is not None:  # read lazily: copying the SDK's model costs microseconds
-            self._source = None
-            if "turn_detection" in source:
-                detection = source.get("turn_detection")
-                self._app = dict(detection) if isinstance(detection, Mapping) else None
-        return self._app
-
-    @property
-    def reply_expected(self) -> bool:
-        """The service answers a user's turn by itself (VAD with ``create_response``)."""
-        return self.app is not None and self.app.get("create_response") is not False
-
-    def learn(self, session: Mapping[str, Any]) -> None:
-        """Read a ``session.updated``: the app's setting, unless it echoes our own change."""
-        if self._echoes:
-            self._echoes -= 1
-            return
-        self.app  # noqa: B018 (fold in the previous session before keeping this one)
-        self._source = session
-
-    def forbid(self) -> dict[str, Any] | None:
-        """The ``session.update`` that stops user speech from cancelling responses, if needed."""
-        app = self.app
-        if self.overriding or app is None or app.get("interrupt_response") is False:
-            return None
-        self.overriding = True
-        self._echoes += 1
-        return session_update_event(next(self._ids), {**app, "interrupt_response": False})
-
-    def restore(self) -> dict[str, Any] | None:
-        """The ``session.update`` that gives the app its own setting back, if overridden."""
-        if not self.overriding:
-            return None
-        self.overriding = False
-        if self.app is None:
-            return None
-        self._echoes += 1
-        return session_update_event(next(self._ids), self.app)
+    def __post_init__(self) -> None:
+        for name in ("min_duration_ms", "resume_within_ms"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigurationError(
+                    f"InterruptionPolicy({name}=...) must be an int (ms), not {value!r}"
+                )
+            if not 0 < value <= 10_000:
+                raise ConfigurationError(
+                    f"InterruptionPolicy({name}=...) must be 1..10000 ms, not {value}"
+                )
+        if self.resume_within_ms < self.min_duration_ms:
+            raise ConfigurationError(
+                f"InterruptionPolicy(resume_within_ms={self.resume_within_ms}) must be at least "
+                f"min_duration_ms={self.min_duration_ms}: a blip must be able to end before "
+                "playout gives up on it"
+            )

@@ -27,8 +27,9 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Final
 
-from .clock import TimerHandle, Timers
+from .deadlines import Deadlines
 from .errors import ConfigurationError
 from .greetings import GreetingStrategy, LLMGreeting, StrategyLike, as_strategy
 
@@ -91,73 +92,51 @@ class IdleNudge:
 class IdleWatch:
     """The idle timer of an :class:`IdleNudge` and the count of nudges nobody answered.
 
-    ``conversation_idle()`` says whether the conversation is idle right now (see the module
-    docs); the watch calls ``nudge_due(n)`` for the n-th nudge in a row and ``exhausted(n)``
-    once, after the last one also went unanswered. Call :meth:`update` whenever idleness may
-    have changed: the timer starts when the conversation becomes idle and stops when it is
-    not.
+    No clock here: :meth:`update` is told whether the conversation is idle right now (see the
+    module docs) and the time, and sets or cancels the ``"idle"`` deadline. When it passes,
+    :meth:`expired` says whether a nudge is due (``"nudge"``), the nudges are exhausted
+    (``"exhausted"``, once), or neither.
     """
 
-    def __init__(
-        self,
-        nudge: IdleNudge | None,
-        *,
-        timers: Timers,
-        conversation_idle: Callable[[], bool],
-        nudge_due: Callable[[int], None],
-        exhausted: Callable[[int], None],
-    ) -> None:
+    __slots__ = ("exhausted", "in_a_row", "nudge", "paused")
+
+    def __init__(self, nudge: IdleNudge | None) -> None:
         self.nudge = nudge
         self.in_a_row = 0
         self.exhausted = False
         self.paused = False
-        self._timers = timers
-        self._conversation_idle = conversation_idle
-        self._nudge_due = nudge_due
-        self._exhausted = exhausted
-        self._timer: TimerHandle | None = None
 
-    def idle(self) -> bool:
-        return (
-            self.nudge is not None
-            and not self.paused
-            and not self.exhausted
-            and self._conversation_idle()
-        )
-
-    def update(self) -> None:
+    def update(self, idle: bool, now: float, deadlines: Deadlines) -> None:
         """Start the timer if the conversation just became idle; stop it if it is not."""
-        if self.nudge is None:
+        nudge = self.nudge
+        if nudge is None:
             return
-        if not self.idle():
-            self.stop()
-        elif self._timer is None:
-            self._timer = self._timers.call_later(self.nudge.after, self._expired)
+        if not idle or self.paused or self.exhausted:
+            deadlines.cancel(IDLE)
+        elif IDLE not in deadlines:
+            deadlines.set(IDLE, now + nudge.after)
 
-    def stop(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def user_active(self) -> None:
+    def user_active(self, deadlines: Deadlines) -> None:
         """The user is there (spoke, pressed a key): the count and the timer start over."""
         self.in_a_row = 0
-        self.stop()
-        self.update()
+        deadlines.cancel(IDLE)
 
-    def pause(self, paused: bool) -> None:
+    def pause(self, paused: bool, deadlines: Deadlines) -> None:
         self.paused = paused
-        self.stop()
-        self.update()
+        deadlines.cancel(IDLE)
 
-    def _expired(self) -> None:
-        self._timer = None
+    def expired(self, idle: bool) -> str | None:
+        """The idle deadline passed: ``"nudge"`` (the n-th is :attr:`in_a_row`),
+        ``"exhausted"`` or ``None`` (no longer idle)."""
         nudge = self.nudge
-        if nudge is None or not self.idle():
-            return
+        if nudge is None or not idle or self.paused or self.exhausted:
+            return None
         if self.in_a_row < nudge.max_nudges:
             self.in_a_row += 1
-            self._nudge_due(self.in_a_row)
-            return
+            return "nudge"
         self.exhausted = True
-        self._exhausted(self.in_a_row)
+        return "exhausted"
+
+
+#: The name of the idle deadline.
+IDLE: Final = "idle"

@@ -58,7 +58,8 @@ class GreetingOutcome:
     interrupted: bool = False
     """The user barged in (or the service cancelled it) before it finished playing."""
     played_ms: int | None = None
-    """When interrupted: how much of it the listener heard (what it was truncated to)."""
+    """When interrupted: how much of it the listener heard (what it was truncated to), in
+    milliseconds of its own audio format."""
     transcript: str | None = None
     """What the service actually said (``response.audio_transcript.done``); for an
     instructed greeting this is the model's wording, not the instruction."""
@@ -67,6 +68,20 @@ class GreetingOutcome:
     spoken instead of ``greeting``."""
     function_calls: tuple[FunctionCall, ...] = ()
     """Tool calls the model made before speaking (the app answers them; see the guide)."""
+    heard_text: str = ""
+    """The words the caller heard before any cut: exact from word timestamps (or a
+    prerecorded greeting's words file), otherwise estimated from the transcript in proportion
+    to the audio played (see ``heard_estimated``). ``""`` when nothing was heard."""
+    heard_estimated: bool = False
+    """``heard_text`` is an estimate: the service sent no word timestamps for this speech."""
+    delivered: bool = False
+    """Every word was heard: it played to the end (or was cut off only after its last word)."""
+    proof: str | None = None
+    """How the service's response was known to be this speech's: ``"tag"`` (the service
+    echoed the request's ``response.metadata``: certain), ``"elimination"`` (it finished with
+    no error naming the request) or ``"continuation"`` (it followed the speech's own tool
+    call): both almost always right but not certain, so the session did not cancel or
+    truncate on them. ``"local"`` for a prerecorded greeting; ``None`` while unknown."""
     settled: bool = False
     """Nothing about this outcome will change any more: it was skipped or failed, or it was
     spoken and its audio has finished playing (or was cut off)."""

@@ -131,6 +131,29 @@ class Speaker:
             return estimated
         return dropped if isinstance(dropped, int) and dropped >= 0 else estimated
 
+    @property
+    def can_pause(self) -> bool:
+        """The backend can pause and resume playout (``Pausable``)."""
+        audio = self.audio
+        return callable(getattr(audio, "pause_audio", None)) and callable(
+            getattr(audio, "resume_audio", None)
+        )
+
+    def pause(self) -> int:
+        """Stop playing, keeping what is queued; return the bytes still unplayed."""
+        try:
+            pending = self.audio.pause_audio()  # type: ignore[union-attr]
+        except Exception as exc:
+            self._health.record("audio_errors", exc, "the audio backend failed to pause")
+            return 0
+        return pending if isinstance(pending, int) and pending >= 0 else 0
+
+    def resume(self) -> None:
+        try:
+            self.audio.resume_audio()  # type: ignore[union-attr]
+        except Exception as exc:
+            self._health.record("audio_errors", exc, "the audio backend failed to resume")
+
     def mark(self, position: int) -> None:
         """Report (through ``on_played``) when everything queued before ``position`` played."""
         if self._notify is not None:

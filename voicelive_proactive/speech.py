@@ -1,97 +1,77 @@
-"""``Speech``: one proactive message (the greeting, a ``say()`` or an idle nudge) and its fate."""
+"""``Speech``: the handle of one proactive message (the greeting, a ``say()`` or an idle nudge).
+
+The engine keeps what it knows about a speech in a
+:class:`~voicelive_proactive.lifecycle.SpeechState`; the handle reads its outcome and metrics,
+waits for it from any thread or loop, and cancels it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
 import contextlib
-import enum
-import itertools
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from collections.abc import Callable, Generator
+from typing import Any
 
-from .outcome import GreetingMetrics, GreetingOutcome, GreetingStatus
-
-if TYPE_CHECKING:
-    from .floor import Request, ResponseView
-    from .greetings import Greeting, GreetingStrategy
+from .lifecycle import IfUserSpeaking, Phase, SpeechKind, SpeechState
+from .outcome import GreetingMetrics, GreetingOutcome
 
 __all__ = ["IfUserSpeaking", "Phase", "Speech", "SpeechKind"]
-
-#: What a speech does when the user is talking (or waiting for the service's reply) at the
-#: moment it is due: ``"wait"`` until the user's turn is over and answered, ``"skip"`` it, or
-#: ``"speak"`` anyway.
-IfUserSpeaking: TypeAlias = Literal["wait", "skip", "speak"]
-
-_numbers = itertools.count(1)
-
-
-class SpeechKind(str, enum.Enum):
-    """Why the agent speaks."""
-
-    GREETING = "greeting"
-    SAY = "say"
-    NUDGE = "nudge"
-
-
-class Phase(enum.Enum):
-    """Where a speech is in its life (internal; the public view is ``outcome``)."""
-
-    WAITING = "waiting"  # the greeting before it is due
-    QUEUED = "queued"  # waiting for the floor
-    PREPARING = "preparing"  # acquiring the guard or rendering, off the event path
-    READY = "ready"  # rendered; waiting for the floor again
-    REQUESTED = "requested"  # response.create sent, not answered yet
-    SPEAKING = "speaking"  # its response is proven ours
-    AWAITING_TOOL = "awaiting tool"  # its response called a tool; the app answers it
-    DONE = "done"  # finished on the service, skipped or failed
 
 
 class Speech:
     """A proactive message: the greeting, a ``say()``, or an idle nudge.
 
-    ``await proactive.say(...)`` returns one at once. It waits its turn, then goes out under
-    the same rules as the greeting. Follow it through :attr:`outcome`, :meth:`wait` and the
-    session's events; stop it with :meth:`cancel`.
+    ``proactive.say(...)`` returns one at once, from any thread. It waits its turn, then goes
+    out under the same rules as the greeting. ``await speech`` (or :meth:`wait`) gives its
+    :class:`~voicelive_proactive.GreetingOutcome` once the service is done with it; follow it
+    through :attr:`outcome` and the session's events; stop it with :meth:`cancel`.
     """
 
+    __slots__ = ("_canceller", "_done", "_state")
+
     def __init__(
-        self,
-        kind: SpeechKind,
-        alternatives: tuple[GreetingStrategy, ...],
-        *,
-        interruptible: bool,
-        if_user_speaking: IfUserSpeaking,
-        canceller: Callable[[Speech], None] | None = None,
+        self, state: SpeechState, canceller: Callable[[Speech], bool] | None = None
     ) -> None:
-        self.kind = kind
-        self.number = next(_numbers)
-        self.interruptible = interruptible
-        self.if_user_speaking: IfUserSpeaking = if_user_speaking
-        self.metrics = GreetingMetrics()
-        self.phase = Phase.WAITING if kind is SpeechKind.GREETING else Phase.QUEUED
-        self.alternatives = alternatives
-        self.next_alternative = 0
-        self.errors: list[BaseException] = []
-        self.rendered: tuple[Greeting, GreetingStrategy] | None = None
-        # Its request and wire events, built in advance (the greeting, at session.created).
-        self.prepared: tuple[Request, list[dict[str, Any]]] | None = None
-        self.request: Request | None = None
-        self.response: ResponseView | None = None
-        self.playout_marker: int | None = None
-        self.needs_guard = kind is SpeechKind.GREETING
-        self.started = False  # its first audio was queued
-        self.cancelled = False  # the app called cancel()
-        self._outcome = GreetingOutcome()
+        self._state = state
         self._canceller = canceller
         self._done: concurrent.futures.Future[None] = concurrent.futures.Future()
 
     # -- public --------------------------------------------------------------------------------
 
     @property
+    def kind(self) -> SpeechKind:
+        return self._state.kind
+
+    @property
+    def number(self) -> int:
+        """Its number in this process (for logs)."""
+        return self._state.number
+
+    @property
+    def interruptible(self) -> bool:
+        return self._state.interruptible
+
+    @property
+    def key(self) -> str | None:
+        """The ``key=`` it was said with (a newer speech with the same key replaces it)."""
+        return self._state.key
+
+    @property
     def outcome(self) -> GreetingOutcome:
         """What happened so far (the same shape as the greeting's outcome)."""
-        return self._outcome
+        return self._state.outcome
+
+    @property
+    def metrics(self) -> GreetingMetrics:
+        """Timestamps of its milestones."""
+        return self._state.metrics
+
+    @property
+    def errors(self) -> tuple[BaseException, ...]:
+        """Why alternatives failed so far (a strategy that raised or timed out, a rejection),
+        in order; ``outcome.error`` is the last one when it failed outright."""
+        return tuple(self._state.errors)
 
     @property
     def done(self) -> bool:
@@ -103,6 +83,8 @@ class Speech:
 
         Raises the built-in ``TimeoutError`` when ``timeout`` seconds pass first.
         """
+        if self._done.done():
+            return self._state.outcome
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
 
@@ -115,67 +97,53 @@ class Speech:
             await asyncio.wait_for(waiter, timeout)
         except asyncio.TimeoutError:
             raise TimeoutError(
-                f"{self!r} was not done within {timeout} s (outcome: {self._outcome.status.value})"
+                f"{self!r} was not done within {timeout} s "
+                f"(outcome: {self._state.outcome.status.value})"
             ) from None
-        return self._outcome
+        return self._state.outcome
+
+    def __await__(self) -> Generator[Any, None, GreetingOutcome]:
+        """``outcome = await speech``: the same as ``await speech.wait()``."""
+        return self.wait().__await__()
 
     def cancel(self) -> bool:
-        """Do not speak it, or stop it now if it is being spoken.
+        """Do not speak it, or stop it now if it is being spoken or is still playing.
 
-        A speech not sent yet is skipped (reason "cancelled"); one being spoken is cancelled on
-        the service and its unplayed audio is dropped (``interrupted``). Returns False when it
-        was already done. Safe from any thread.
+        A speech not sent yet is skipped (reason "cancelled by the app"). One being spoken is
+        cancelled on the service and its unplayed audio is dropped (``interrupted``, and its
+        item truncated to what was heard); audio of later speech plays on. Returns False when
+        there was nothing left to stop (it had settled). Safe from any thread.
         """
-        if self.done or self._canceller is None:
+        if self._state.outcome.settled or self._canceller is None:
             return False
-        self._canceller(self)
-        return True
+        return self._canceller(self)
 
     @property
     def noun(self) -> str:
         """How messages name it: "the greeting", "the nudge" or "the speech"."""
-        return "the speech" if self.kind is SpeechKind.SAY else f"the {self.kind.value}"
+        return self._state.noun
 
     def __repr__(self) -> str:
-        return f"<Speech #{self.number} {self.kind.value} {self._outcome.status.value}>"
+        return repr(self._state)
 
     # -- for the session -----------------------------------------------------------------------
 
-    def update(self, **changes: Any) -> None:
-        """Move the outcome forward; a settled outcome, or a final status, never changes.
+    @property
+    def state(self) -> SpeechState:
+        """The engine's record of it."""
+        return self._state
 
-        Only the session's loop calls this; readers on other threads see either the old or
-        the new outcome object, never a half-made one.
-        """
-        current = self._outcome
-        if current.settled:
-            return
-        if current.status is not GreetingStatus.PENDING:
-            changes.pop("status", None)
-        if not changes:
-            return
-        # A field-for-field copy: dataclasses.replace() re-runs __init__ and costs several
-        # microseconds on the path that sends the greeting.
-        outcome = object.__new__(GreetingOutcome)
-        fields = outcome.__dict__
-        fields.update(current.__dict__)
-        fields.update(changes)
-        if fields["status"] in (GreetingStatus.SKIPPED, GreetingStatus.FAILED):
-            fields["settled"] = True
-        self._outcome = outcome
-
-    def finish(self) -> None:
-        """The service is done with it: wake :meth:`wait`."""
-        self.phase = Phase.DONE
+    def _finish(self) -> None:
+        """Wake every waiter (any thread)."""
         if not self._done.done():
-            self._done.set_result(None)
-
-    def settle(self) -> None:
-        """Nothing about it will change again."""
-        self.update(settled=True)
-        self.finish()
+            with contextlib.suppress(concurrent.futures.InvalidStateError):
+                self._done.set_result(None)
 
 
 def _resolve(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_result(None)
+
+
+# Re-exported for code that imported the phase from here.
+_ = Phase

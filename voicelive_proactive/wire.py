@@ -21,7 +21,9 @@ from .greetings import Greeting, GreetingMode
 __all__ = [
     "append_event",
     "cancel_event",
+    "delete_item_event",
     "greeting_events",
+    "local_item_event",
     "session_update_event",
     "truncate_event",
 ]
@@ -99,3 +101,25 @@ def session_update_event(event_id: str, turn_detection: Mapping[str, Any]) -> di
         "session": {"turn_detection": dict(turn_detection)},
         "type": "session.update",
     }
+
+
+def local_item_event(
+    event_id: str, item_id: str, text: str, previous_item_id: str | None = None
+) -> dict[str, Any]:
+    """``conversation.item.create``: an assistant message the caller heard from local audio
+    (a prerecorded greeting), so the model knows what it said."""
+    item = {
+        "id": item_id,
+        "content": [{"text": text, "type": "text"}],
+        "type": "message",
+        "role": "assistant",
+    }
+    event: dict[str, Any] = {"event_id": event_id, "item": item, "type": "conversation.item.create"}
+    if previous_item_id is not None:
+        event["previous_item_id"] = previous_item_id
+    return event
+
+
+def delete_item_event(event_id: str, item_id: str) -> dict[str, Any]:
+    """``conversation.item.delete``: the caller never heard this item."""
+    return {"event_id": event_id, "item_id": item_id, "type": "conversation.item.delete"}

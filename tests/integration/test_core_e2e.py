@@ -113,7 +113,7 @@ async def test_two_says_made_together_are_spoken_one_after_the_other(emu: Emulat
         await configure(conn)
         async with vp.ProactiveSession(conn, greeting="Welcome!", audio=MemoryAudioIO()) as p:
             runner = asyncio.create_task(p.run())
-            first, second = await asyncio.gather(p.say("Your table is ready."), p.say("Enjoy!"))
+            first, second = p.say("Your table is ready."), p.say("Enjoy!")
             outcomes = [await s.wait(timeout=10) for s in (p.greeting, first, second)]
             await conn.close()
             await runner

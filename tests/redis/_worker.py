@@ -43,7 +43,7 @@ async def one_round(key: str, client: aioredis.Redis, stdin: asyncio.StreamReade
         await conn.session.update(session=SESSION)
         guard = vp.RedisOnceGuard(client, key=key, ttl=600, owner=name)
         proactive = vp.ProactiveSession(
-            conn, greeting=f"Hello from {name}", guard=guard, audio=None, greet_on_ready=False
+            conn, greeting=f"Hello from {name}", guard=guard, audio=None, greet_when="manual"
         )
         ready = asyncio.Event()
 

@@ -1,0 +1,491 @@
+"""The speech agenda: proactive speech waits its turn, is prepared, sent and settled.
+
+Part of the engine (no I/O). Each speech follows the lifecycle table of
+:mod:`voicelive_proactive.lifecycle`; this module decides *when* it moves: the queue goes
+out one speech at a time, in order, never over a response, a tool call or (unless told) the
+user, and every speech ends exactly once: spoken and heard (or cut off), skipped, or failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from typing import Any
+
+from .actions import Abandon, Emit, Finished, Prepare, QueueAudio, Raise, WatchPlayout
+from .core import Core
+from .errors import GreetingFailedError, GreetingRenderError
+from .events import SpeechFailed, SpeechFinished, SpeechQueued, SpeechSkipped, SpeechStarted
+from .floor import Request, UserTurn
+from .greetings import Greeting, GreetingMode
+from .guard import GuardResult
+from .lifecycle import NOT_STARTED, Phase, SpeechState, Trigger, move
+from .outcome import GreetingStatus
+from .receipts import receipt
+from .wire import greeting_events, local_item_event
+
+__all__ = ["Agenda"]
+
+log = logging.getLogger("voicelive_proactive")
+
+
+class Agenda:
+    """The queue of proactive speech, and the speech over on the service still playing."""
+
+    def __init__(self, core: Core, greeting: SpeechState) -> None:
+        self.core = core
+        self.greeting = greeting
+        self.queue: deque[SpeechState] = deque()
+        self.playing: list[SpeechState] = []
+        self._tokens: dict[int, SpeechState] = {}
+        self._next_token = 0
+
+    # -- the queue
+
+    def add(self, speech: SpeechState, now: float) -> None:
+        """A new ``say()`` or nudge: replace a queued one with its key, and queue it."""
+        core = self.core
+        if speech.key is not None:
+            for other in self.queue:
+                if other.key == speech.key and other.phase in NOT_STARTED:
+                    self.skip(other, f"replaced by a newer speech with key {speech.key!r}")
+        if speech.expires_at is not None:
+            core.deadlines.set(("expire", speech), speech.expires_at)
+        self.queue.append(speech)
+        self.emit(SpeechQueued(speech.handle))
+
+    def make_due(self, speech: SpeechState) -> None:
+        """The greeting is due: it goes first."""
+        if speech.phase is not Phase.WAITING or self.core.closed:
+            return
+        move(speech, Trigger.DUE)
+        self.queue.appendleft(speech)
+        self.emit(SpeechQueued(speech.handle))
+        if speech.if_user_speaking == "skip" and self.core.user_spoke:
+            self.skip(speech, "the user started speaking before the greeting")
+
+    def head(self) -> SpeechState | None:
+        queue = self.queue
+        while queue and (queue[0].phase is Phase.DONE or queue[0].phase is Phase.PLAYING):
+            queue.popleft()
+        return queue[0] if queue else None
+
+    def pending(self) -> tuple[SpeechState, ...]:
+        return tuple(s for s in self.queue if s.phase is not Phase.DONE)
+
+    def may_start(self, speech: SpeechState) -> bool:
+        core = self.core
+        greeting = speech is self.greeting
+        if not (greeting or core.ready):
+            return False
+        if (
+            not greeting
+            and self.greeting.phase is Phase.WAITING
+            and (core.config.greet_when != "manual")
+        ):
+            return False  # the greeting comes first
+        floor = core.floor
+        policy = speech.if_user_speaking
+        if policy == "skip" and (
+            floor.user is not UserTurn.SILENT or (greeting and core.user_spoke)
+        ):
+            self.skip(
+                speech,
+                "the user started speaking before the greeting"
+                if greeting
+                else "the user was speaking",
+            )
+            return False
+        if core.tools.blocking:
+            return False
+        return floor.may_speak(policy != "speak")
+
+    def pump(self, now: float) -> None:
+        """Move the queue: prepare the head, and send it when the floor is free."""
+        core = self.core
+        while not (core.closed or core.link_down):
+            speech = self.head()
+            if speech is None:
+                return
+            phase = speech.phase
+            if phase is Phase.QUEUED:
+                if not self.may_start(speech):
+                    if speech.phase is not Phase.DONE:
+                        return
+                    continue
+                self.prepare(speech, now)
+                if speech.phase is Phase.PREPARING:
+                    return  # user code is working on it
+                continue
+            if phase is not Phase.READY:
+                return  # preparing, or on the service
+            if not self.may_start(speech):
+                if speech.phase is not Phase.DONE:
+                    return
+                continue
+            self.send(speech, now)
+
+    # -- preparing: the guard and the strategies (user code, run by the shell)
+
+    def prepare(self, speech: SpeechState, now: float) -> None:
+        move(speech, Trigger.PREPARE)
+        if speech.needs_guard:
+            speech.needs_guard = False
+            speech.guarding = True
+            self._ask(speech, None, now)
+            return
+        self._render_next(speech, now)
+
+    def _ask(self, speech: SpeechState, index: int | None, now: float, ahead: bool = False) -> None:
+        self._next_token += 1
+        token = speech.token = self._next_token
+        self._tokens[token] = speech
+        timeout = self.core.config.render_timeout
+        if timeout is not None and not ahead:
+            self.core.deadlines.set(("prepare", speech), now + timeout)
+        self.core.out.add(Prepare(speech, token, index, ahead))
+
+    def _render_next(self, speech: SpeechState, now: float) -> None:
+        if speech.rendered is not None:
+            move(speech, Trigger.PREPARED)
+            return
+        if speech.next_alternative >= len(speech.alternatives):
+            self.fail_all(speech)
+            return
+        index = speech.next_alternative
+        speech.next_alternative += 1
+        self._ask(speech, index, now)
+
+    def render_ahead(self, speech: SpeechState, now: float) -> None:
+        """Render the greeting before it is due (off the path that sends it)."""
+        if speech.phase is Phase.WAITING and speech.rendered is None and speech.alternatives:
+            self._ask(speech, 0, now, ahead=True)
+
+    def prepared(self, token: int, result: object, error: BaseException | None, now: float) -> None:
+        """The shell's answer to :class:`Prepare` ``token``: a guard's answer or a rendering."""
+        speech = self._tokens.pop(token, None)
+        if speech is None or speech.token != token:
+            return  # abandoned, superseded or closed: a late answer changes nothing
+        speech.token = 0
+        self.core.deadlines.cancel(("prepare", speech))
+        if speech.phase is Phase.WAITING:  # rendered ahead: only a synchronous result is kept
+            if error is None and isinstance(result, Greeting) and speech.rendered is None:
+                self._accept(speech, speech.alternatives[0], result)
+                speech.next_alternative = 1
+                if result.mode is not GreetingMode.PRERECORDED:
+                    speech.ahead = self.request_for(speech)
+            return
+        if speech.phase is not Phase.PREPARING:
+            return
+        if speech.guarding:
+            speech.guarding = False
+            if error is not None:
+                what = "did not answer in time" if _timeout(error) else f"failed: {error}"
+                self.fail(speech, f"the guard {what}", error)
+            elif self._guard_says_go(speech, result):
+                self._render_next(speech, now)
+            return
+        strategy = speech.alternatives[speech.next_alternative - 1]
+        if error is not None:
+            self._render_failed(speech, strategy, error)
+        elif isinstance(result, Greeting):
+            self._accept(speech, strategy, result)
+        else:
+            self._render_failed(
+                speech,
+                strategy,
+                GreetingRenderError(
+                    f"{strategy!r}.render() returned {type(result).__name__}; it must return "
+                    "a Greeting (Greeting.spoken(...) or Greeting.instructed(...))."
+                ),
+            )
+        if speech.rendered is None:
+            move(speech, Trigger.RETRY)
+        self._render_next(speech, now)
+
+    def timed_out(self, speech: SpeechState, now: float) -> None:
+        """A preparation took longer than ``render_timeout``."""
+        if speech.phase is not Phase.PREPARING or not speech.token:
+            return
+        self.abandon(speech)
+        if speech.guarding:
+            speech.guarding = False
+            self.fail(speech, "the guard did not answer in time", TimeoutError())
+            return
+        strategy = speech.alternatives[speech.next_alternative - 1]
+        timeout = self.core.config.render_timeout
+        self._render_failed(
+            speech, strategy, GreetingRenderError(f"{strategy!r} did not render within {timeout} s")
+        )
+        move(speech, Trigger.RETRY)
+        self._render_next(speech, now)
+
+    def _guard_says_go(self, speech: SpeechState, answer: object) -> bool:
+        if answer is GuardResult.UNAVAILABLE:
+            self.skip(speech, "the guard could not tell whether this conversation was greeted")
+            return False
+        if answer:
+            return True
+        resume = self.core.config.resume_alternatives
+        if resume is None:
+            self.skip(speech, "the guard says this greeting was already given")
+            return False
+        speech.rendered = speech.ahead = None
+        speech.next_alternative = 0
+        speech.alternatives = resume
+        speech.update(resumed=True)
+        return True
+
+    def _accept(self, speech: SpeechState, strategy: Any, greeting: Greeting) -> None:
+        speech.rendered, speech.rendered_by = greeting, strategy
+
+    def _render_failed(self, speech: SpeechState, strategy: Any, error: BaseException) -> None:
+        log.info("voicelive-proactive: %r could not render: %s", strategy, error)
+        speech.errors.append(error)
+
+    def abandon(self, speech: SpeechState) -> None:
+        """Stop caring about ``speech``'s preparation (cancelled, skipped, closed)."""
+        if speech.token:
+            self._tokens.pop(speech.token, None)
+            self.core.out.add(Abandon(speech.token))
+            speech.token = 0
+        self.core.deadlines.cancel(("prepare", speech))
+
+    # -- sending
+
+    def request_for(self, speech: SpeechState) -> tuple[Request, list[dict[str, Any]]]:
+        """The request for ``speech``'s rendered greeting, and the events that make it."""
+        greeting = speech.rendered
+        assert greeting is not None
+        events = greeting_events(greeting, self.core.ids)
+        request = Request(
+            events[-1]["event_id"],
+            owner=speech,
+            item_event_id=events[0]["event_id"] if len(events) > 1 else None,
+            protected=not speech.interruptible or self.core.config.echo_guard_ms > 0,
+            yield_to_user=speech.interruptible and speech.if_user_speaking != "speak",
+        )
+        return request, events
+
+    def send(self, speech: SpeechState, now: float) -> None:
+        greeting = speech.rendered
+        assert greeting is not None
+        if greeting.mode is GreetingMode.PRERECORDED:
+            self.play_local(speech, greeting, now)
+            return
+        request, events = speech.ahead or self.request_for(speech)
+        speech.ahead = None
+        core = self.core
+        core.floor.request_sent(request)
+        speech.request = request
+        speech.protected = request.protected
+        move(speech, Trigger.SEND)
+        speech.metrics.greeting_sent = now
+        self.hold_service(speech)
+        out = core.out
+        for event in events:
+            out.send(event, speech)
+        self._record_rendered(speech)
+
+    def hold_service(self, speech: SpeechState) -> None:
+        """Before a speech the service must not cut off, tell it so (``interrupt_response``)."""
+        core = self.core
+        if speech.protected or (core.config.paces_interruptions and speech.interruptible):
+            event = core.settings.force("interrupt_response", False)
+            if event is not None:
+                core.out.send(event)
+
+    def play_local(self, speech: SpeechState, greeting: Greeting, now: float) -> None:
+        """A prerecorded greeting: its audio to the speaker now, its text to the conversation."""
+        core = self.core
+        item_id = next(core.ids)
+        request = Request(item_id, owner=speech, protected=not speech.interruptible)
+        request.answered = True
+        view = core.floor.local(item_id, request)
+        view.bytes_per_second = _byte_rate(greeting.audio_format)
+        view.transcript = greeting.text
+        speech.request, speech.response = request, view
+        speech.protected = request.protected
+        speech.words = list(greeting.words)
+        move(speech, Trigger.PLAY_LOCAL)
+        speech.metrics.greeting_sent = speech.metrics.response_created = now
+        audio = greeting.audio
+        assert audio is not None
+        core.floor.queued(item_id, audio)
+        core.out.add(QueueAudio(audio))
+        speech.update(
+            status=GreetingStatus.SENT,
+            proof="local",
+            transcript=greeting.text,
+            attempts=speech.next_alternative,
+        )
+        self._record_rendered(speech)
+        self.started(speech, now, 0)
+        core.out.send(local_item_event(next(core.ids), item_id, greeting.text), speech)
+        self.over_on_service(speech, now)
+
+    def _record_rendered(self, speech: SpeechState) -> None:
+        speech.update(
+            greeting=speech.rendered, strategy=speech.rendered_by, attempts=speech.next_alternative
+        )
+
+    def send_failed(self, speech: SpeechState, error: BaseException) -> None:
+        """Sending one of ``speech``'s events failed: the connection is gone."""
+        self.core.link_down = True
+        if speech.request is not None:
+            self.core.floor.request_lost(speech.request)
+        if speech.phase in (Phase.REQUESTED, Phase.READY):
+            self.fail(speech, "it could not be sent: the connection failed", error)
+
+    # -- speaking
+
+    def started(self, speech: SpeechState, now: float, position: int) -> None:
+        """The first audio of ``speech`` reached the speaker (at ledger ``position``)."""
+        if speech.started:
+            return
+        speech.started = True
+        speech.first_position = position
+        speech.metrics.first_audio = now
+        speech.update(status=GreetingStatus.SENT)
+        self.emit(SpeechStarted(speech.handle))
+        if self.core.config.echo_guard_ms and speech.interruptible:
+            # The guard counts from the first sample *heard*, not the first one received.
+            self.core.out.add(WatchPlayout(position))
+
+    def over_on_service(self, speech: SpeechState, now: float) -> None:
+        """The service is done with ``speech``: it plays out locally, then settles."""
+        if speech.phase is not Phase.PLAYING:
+            move(speech, Trigger.SERVICE_DONE)
+        speech.end_position = self.core.floor.playout_position
+        self.playing.append(speech)
+        self.finish(speech)
+        view = speech.response
+        if view is None or view.muted or speech.end_position <= self._heard_position():
+            self.settle(speech, now)
+        else:
+            self.core.out.add(WatchPlayout(speech.end_position))
+
+    def _heard_position(self) -> int:
+        ledger = self.core.floor.ledger
+        return ledger.position - sum(s.size for s in ledger.segments)
+
+    def played(self, position: int, now: float) -> None:
+        for speech in list(self.playing):
+            end = speech.end_position
+            if end is not None and end <= position:
+                self.settle(speech, now)
+
+    # -- ending
+
+    def emit(self, event: object) -> None:
+        self.core.out.add(Emit(event))
+
+    def finish(self, speech: SpeechState) -> None:
+        """Wake whoever waits for ``speech`` (once)."""
+        if not speech.finished:
+            speech.finished = True
+            self.core.out.add(Finished(speech))
+
+    def settle(self, speech: SpeechState, now: float) -> None:
+        if speech.phase is Phase.DONE:
+            return
+        if speech in self.playing:
+            self.playing.remove(speech)
+        outcome = speech.outcome
+        speech.metrics.played_out = now
+        if not outcome.interrupted and outcome.status is GreetingStatus.SENT:
+            view = speech.response
+            transcript = outcome.transcript or (view.transcript if view else "") or ""
+            heard, estimated, delivered = receipt(
+                speech.words, transcript, played_ms=None, total_ms=0
+            )
+            speech.update(heard_text=heard, heard_estimated=estimated, delivered=delivered)
+        move(speech, Trigger.PLAYED_OUT if speech.phase is Phase.PLAYING else Trigger.END)
+        speech.update(settled=True)
+        self.finish(speech)
+        if not outcome.interrupted and outcome.status is GreetingStatus.SENT:
+            self.emit(SpeechFinished(speech.handle))
+
+    def _end(self, speech: SpeechState) -> None:
+        self.abandon(speech)
+        self.core.deadlines.cancel(("expire", speech))
+        self.core.deadlines.cancel(("echo", speech))
+        if speech in self.playing:
+            self.playing.remove(speech)
+        move(speech, Trigger.END)
+        speech.update(settled=True)
+        self.finish(speech)
+
+    def skip(self, speech: SpeechState, reason: str) -> None:
+        if speech.phase is Phase.DONE:
+            return
+        log.info("voicelive-proactive: %r skipped: %s", speech, reason)
+        speech.update(status=GreetingStatus.SKIPPED, reason=reason)
+        self._end(speech)
+        self.emit(SpeechSkipped(speech.handle, reason))
+
+    def fail(self, speech: SpeechState, reason: str, error: BaseException | None = None) -> None:
+        if speech.phase is Phase.DONE:
+            return
+        log.warning("voicelive-proactive: %r failed: %s", speech, reason)
+        speech.update(status=GreetingStatus.FAILED, reason=reason, error=error)
+        self._end(speech)
+        self.emit(SpeechFailed(speech.handle, reason, error))
+        if self.core.config.raise_errors and error is not None and speech is self.greeting:
+            failure = GreetingFailedError(reason)
+            failure.__cause__ = error
+            self.core.out.add(Raise(failure))
+
+    def fail_all(self, speech: SpeechState) -> None:
+        errors = speech.errors
+        error = errors[-1] if errors else None
+        reasons = "; ".join(str(e) for e in errors) or "no strategy produced a greeting"
+        speech.update(attempts=speech.next_alternative)
+        reason = f"every greeting strategy failed: {reasons}"
+        raise_errors = self.core.config.raise_errors and speech is self.greeting
+        if speech.phase is Phase.DONE:
+            return
+        log.warning("voicelive-proactive: %r failed: %s", speech, reason)
+        speech.update(status=GreetingStatus.FAILED, reason=reason, error=error)
+        self._end(speech)
+        self.emit(SpeechFailed(speech.handle, reason, error))
+        if raise_errors:
+            failure = GreetingFailedError(reason)
+            failure.__cause__ = error
+            self.core.out.add(Raise(failure))
+
+    def end_all(self, why: str, error: BaseException | None = None) -> None:
+        """The session or the connection ended: what is not delivered never will be."""
+        for speech in [self.greeting, *self.queue, *self.playing]:
+            if speech.phase is Phase.DONE:
+                continue
+            if speech.outcome.status is GreetingStatus.PENDING:
+                self.fail(speech, f"{why} {_before(speech)}", error)
+            else:
+                self._end(speech)
+        self.playing.clear()
+
+
+def _before(speech: SpeechState) -> str:
+    """Where a pending speech was when the session ended, for its reason."""
+    if speech.phase in NOT_STARTED:
+        return f"before {speech.noun} was sent"
+    if speech.phase is Phase.AWAITING_TOOL:
+        return f"while {speech.noun} waited for its tool call to be answered"
+    return f"before the service spoke {speech.noun}"
+
+
+_BYTE_RATES = {
+    "pcm16_16000hz": 32_000,
+    "pcm16_8000hz": 16_000,
+    "g711_ulaw": 8_000,
+    "g711_alaw": 8_000,
+}
+
+
+def _byte_rate(audio_format: str) -> int:
+    return _BYTE_RATES.get(audio_format, 48_000)
+
+
+def _timeout(error: BaseException) -> bool:
+    return isinstance(error, TimeoutError) or type(error).__name__ == "TimeoutError"

@@ -1,0 +1,364 @@
+"""Speech on the service and in the speaker: attribution, tool calls, cut-offs, receipts.
+
+Part of the engine (no I/O). The floor says what happened to a response (whose it is, that
+it ended, how much of it was heard); this module says what that means for the speech it
+belongs to, and what to send or play because of it:
+
+* a response proven ours (by its tag) may be cancelled, and its item truncated once, to what
+  was really heard, in the item's own format; one only presumed ours is never touched;
+* a speech the user talked over before it was heard is said again later or skipped, and its
+  unheard item is deleted from the conversation (the model must not believe it spoke);
+* ``cancel()`` stops a speech in any phase, dropping only its own unplayed audio;
+* the ``interrupt_response`` override is held exactly while speech the user cannot cut off
+  is on the service or playing, and given back on every exit path.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .actions import FlushAudio, QueueAudio
+from .agenda import Agenda
+from .core import Core
+from .errors import GreetingFailedError
+from .events import FunctionCallRequested, SpeechInterrupted
+from .floor import Heard, Owner, Proof, Refuted, Rejected, ResponseEnded, ResponseView, UserTurn
+from .lifecycle import NOT_STARTED, ON_THE_SERVICE, Phase, SpeechState, Trigger, move
+from .outcome import FunctionCall, GreetingStatus
+from .receipts import receipt
+from .wire import cancel_event, delete_item_event, local_item_event, truncate_event
+
+__all__ = ["Speaking"]
+
+log = logging.getLogger("voicelive_proactive")
+
+
+def owner(view: ResponseView | None) -> SpeechState | None:
+    if view is None or view.request is None:
+        return None
+    speech = view.request.owner
+    return speech if isinstance(speech, SpeechState) else None
+
+
+class Speaking:
+    """What responses mean for the speeches they belong to."""
+
+    def __init__(self, core: Core, agenda: Agenda) -> None:
+        self.core = core
+        self.agenda = agenda
+        self._echo: list[tuple[int, SpeechState]] = []  # first positions awaiting their echo guard
+
+    # -- audio
+
+    def play(self, key: str, pcm: bytes, now: float) -> None:
+        """Hand a chunk of response ``key`` to the speaker, and account for it."""
+        core = self.core
+        floor = core.floor
+        view = floor.response(key)
+        if view is not None:
+            if view.first_audio_at is None:
+                view.first_audio_at = now
+                view.first_position = floor.playout_position
+            if view.owner is Owner.OURS:
+                speech = owner(view)
+                if speech is not None and speech.response is view:
+                    speech.metrics.audio_bytes += len(pcm)
+                    if not speech.started:  # before it is queued: its start is watched
+                        self.agenda.started(speech, now, floor.playout_position)
+        floor.queued(key, pcm)
+        core.out.add(QueueAudio(pcm))
+
+    def spoke(self, view: ResponseView | None) -> None:
+        """A response of ours produced content: its speech was sent (the service speaks it)."""
+        if view is None or not view.ours or view.muted:
+            return
+        speech = owner(view)
+        if speech is not None and speech.response is view:
+            speech.update(status=GreetingStatus.SENT)
+
+    def function_called(self, view: ResponseView, call: tuple[Any, Any, str]) -> None:
+        view.calls.append(FunctionCall(call[0], call[1], call[2]))
+        if view.ours:
+            self._announce_calls(view)
+
+    def _announce_calls(self, view: ResponseView) -> None:
+        speech = owner(view)
+        if speech is None or speech.phase is Phase.DONE:
+            view.calls.clear()
+            return
+        for call in view.calls:
+            speech.update(function_calls=(*speech.outcome.function_calls, call))
+            self.agenda.emit(FunctionCallRequested(speech.handle, call))
+        view.calls.clear()
+
+    # -- attribution
+
+    def attributed(self, view: ResponseView, proof: Proof, now: float) -> None:
+        speech = owner(view)
+        if view.cancel_due and view.active:
+            view.cancel_due = False
+            self.core.out.send(cancel_event(next(self.core.ids), view.id))
+        if speech is None or speech.phase is Phase.DONE:
+            return
+        speech.response = view
+        speech.update(proof=proof.value)
+        if speech.phase is Phase.REQUESTED:
+            move(speech, Trigger.ATTRIBUTED)
+        elif speech.phase is Phase.AWAITING_TOOL:
+            move(speech, Trigger.CONTINUED)
+        if speech.cancelled and not view.muted:
+            self._stop(speech, view)
+            return
+        if view.queued_bytes and not view.muted:  # it played while only presumed ours
+            speech.metrics.audio_bytes += view.queued_bytes
+            self.agenda.started(speech, view.first_audio_at or now, view.first_position or 0)
+        if view.calls:
+            self._announce_calls(view)
+        if view.spoke and not view.muted:
+            speech.update(status=GreetingStatus.SENT)
+
+    def refuted(self, fact: Refuted, now: float) -> None:
+        view = fact.response
+        for pcm in fact.released:  # somebody else's reply, held back while presumed ours
+            self.play(view.id, pcm, now)
+
+    def rejected(self, fact: Rejected, now: float) -> None:
+        request = fact.request
+        speech = owner_of(request.owner)
+        if speech is None or speech.phase is Phase.DONE:
+            return
+        speech.request = speech.response = None
+        speech.metrics.greeting_sent = speech.metrics.response_created = None
+        if speech.cancelled:
+            self.agenda.skip(speech, "cancelled by the app")
+            return
+        if fact.busy and not request.item_rejected:
+            # Another response started first (e.g. server VAD): the same speech, sent later.
+            log.info("voicelive-proactive: a response is active; %r waits for it", speech)
+            move(speech, Trigger.BUSY)
+            core = self.core
+            if speech.if_user_speaking == "skip" and (
+                core.user_spoke or core.floor.user is not UserTurn.SILENT
+            ):
+                self.agenda.skip(speech, "the user started speaking before it could be sent")
+            return
+        log.warning("voicelive-proactive: the service rejected %r: %s", speech, fact.message)
+        speech.errors.append(GreetingFailedError(f"the service rejected it: {fact.message}"))
+        speech.rendered = None
+        move(speech, Trigger.REJECTED)  # on to the next alternative
+
+    def ended(self, fact: ResponseEnded, now: float) -> None:
+        view = fact.response
+        speech = owner(view)
+        if not view.ours or speech is None or speech.phase is Phase.DONE:
+            return
+        if speech.response is not view:
+            return
+        speech.metrics.done = now
+        core = self.core
+        if core.floor.awaiting_tool is view:
+            move(speech, Trigger.TOOL_CALL)  # the app answers the tool; then it speaks
+            return
+        request = view.request
+        assert request is not None
+        if request.item_rejected:
+            speech.errors.append(
+                GreetingFailedError("the service rejected the greeting's instructions")
+            )
+            speech.rendered = speech.request = speech.response = None
+            move(speech, Trigger.REJECTED)  # its response never reached the user: fall back
+            return
+        unheard = view.queued_bytes == 0 and speech.outcome.status is GreetingStatus.PENDING
+        cut_short = fact.status == "cancelled" and not view.spoke
+        if unheard and (speech.cancelled or request.user_spoke_after or cut_short):
+            self._forget_item(view)
+            if speech.cancelled:
+                self.agenda.skip(speech, "cancelled by the app")
+            elif speech.if_user_speaking == "wait" and request.yield_to_user:
+                speech.request = speech.response = None
+                move(speech, Trigger.RESEND)  # say it again after the user's turn
+            else:
+                self.agenda.skip(speech, "the user started speaking before it could be heard")
+            return
+        transcript = view.transcript or None
+        speech.words = list(view.words)
+        if fact.status == "cancelled" and view.played_ms is None and not view.muted:
+            # Cut short on the service without a cut here (the app or the service cancelled
+            # it): what was received still plays, and that is all there will be.
+            view.played_ms = view.ms(view.queued_bytes)
+            self._interrupted(speech, view, view.played_ms)
+        speech.update(status=GreetingStatus.SENT, transcript=transcript)
+        self.agenda.over_on_service(speech, now)
+
+    def heard(self, fact: Heard, now: float) -> None:
+        """Our response was cut off after ``played_ms``."""
+        view = fact.response
+        speech = owner(view)
+        if speech is None or speech.phase is Phase.DONE:
+            return
+        core = self.core
+        if fact.truncate and core.config.truncate and view.item_id is not None:
+            core.out.send(truncate_event(next(core.ids), view.item_id, fact.played_ms))
+        elif view.proof is Proof.LOCAL:
+            self._replace_local(speech, view, fact.played_ms)
+        self._interrupted(speech, view, fact.played_ms)
+        if speech.phase is Phase.PLAYING:
+            self.agenda.settle(speech, now)
+
+    def _interrupted(self, speech: SpeechState, view: ResponseView, played_ms: int) -> None:
+        words = speech.words or view.words
+        transcript = speech.outcome.transcript or view.transcript
+        total = view.ms(view.received_bytes or view.queued_bytes)
+        heard, estimated, delivered = receipt(
+            words, transcript, played_ms=played_ms, total_ms=total
+        )
+        speech.update(
+            interrupted=True,
+            played_ms=played_ms,
+            heard_text=heard,
+            heard_estimated=estimated,
+            delivered=delivered,
+        )
+        self.agenda.emit(SpeechInterrupted(speech.handle, played_ms, heard))
+
+    def _replace_local(self, speech: SpeechState, view: ResponseView, played_ms: int) -> None:
+        """A prerecorded greeting was cut off: the conversation keeps only what was heard."""
+        core = self.core
+        words = speech.words
+        heard, _, delivered = receipt(
+            words, view.transcript, played_ms=played_ms, total_ms=view.ms(view.queued_bytes)
+        )
+        if delivered or view.item_id is None:
+            return
+        core.out.send(delete_item_event(next(core.ids), view.item_id))
+        if heard:
+            core.out.send(
+                local_item_event(next(core.ids), next(core.ids), heard, view.previous_item_id)
+            )
+
+    def _forget_item(self, view: ResponseView) -> None:
+        """An item of ours nobody heard is deleted, when it is certainly ours."""
+        if view.strong and view.item_id is not None and not view.truncated:
+            view.truncated = True
+            self.core.out.send(delete_item_event(next(self.core.ids), view.item_id))
+
+    # -- cancel
+
+    def cancel(self, speech: SpeechState, now: float) -> None:
+        phase = speech.phase
+        if phase is Phase.DONE:
+            return
+        speech.cancelled = True
+        if phase in NOT_STARTED:
+            self.agenda.skip(speech, "cancelled by the app")
+            return
+        view = speech.response
+        if phase is Phase.REQUESTED and (view is None or view.owner is Owner.PRESUMED):
+            # Not known to be ours yet: once it is, it is stopped and never heard; a
+            # presumed response keeps its audio aside meanwhile.
+            request = speech.request
+            if request is not None:
+                request.user_spoke_after = request.yield_to_user = True
+            if view is not None and view.queued_bytes:
+                self.core.out.add(FlushAudio(only=view))
+            return
+        if phase is Phase.AWAITING_TOOL:
+            request = speech.request
+            if request is not None:
+                request.user_spoke_after = request.yield_to_user = True
+            self.agenda.skip(speech, "cancelled by the app")
+            return
+        if view is not None:
+            self._stop(speech, view)
+
+    def _stop(self, speech: SpeechState, view: ResponseView) -> None:
+        """Stop ``view`` (ours) now: cancel it on the service if it is certainly ours and
+        still active, and drop its unplayed audio (others' audio plays on)."""
+        if view.active and view.strong:
+            self.core.out.send(cancel_event(next(self.core.ids), view.id))
+        view.muted = True
+        self.core.out.add(FlushAudio(only=view))
+
+    def flushed(self, only: ResponseView | None, dropped: int, now: float) -> None:
+        facts, requeue = self.core.floor.cut(dropped, only=only)
+        out = self.core.out
+        for _, audio in requeue:
+            out.add(QueueAudio(audio))
+        from_engine = self.agenda  # facts about our speech
+        for fact in facts:
+            if isinstance(fact, Heard):
+                self.heard(fact, now)
+        if only is not None:
+            speech = owner(only)
+            if (
+                speech is not None
+                and speech.phase is Phase.PLAYING
+                and not speech.outcome.interrupted
+            ):
+                from_engine.settle(speech, now)
+
+    # -- the echo guard
+
+    def echo_heard(self, position: int, now: float) -> None:
+        """Playout reached ``position``: echo guards of speech that starts there begin."""
+        guard = self.core.config.echo_guard_ms
+        if not guard:
+            return
+        for speech in list(self.agenda.playing) + list(self.agenda.queue):
+            if (
+                speech.protected
+                and speech.interruptible
+                and speech.first_position is not None
+                and speech.first_position <= position
+                and ("echo", speech) not in self.core.deadlines
+                and not getattr(speech, "echo_started", False)
+            ):
+                speech.echo_started = True  # type: ignore[attr-defined]
+                self.core.deadlines.set(("echo", speech), now + guard / 1000)
+
+    def echo_over(self, speech: SpeechState) -> None:
+        if speech.interruptible:
+            speech.protected = False
+            if speech.request is not None:
+                speech.request.protected = False
+
+    # -- the interrupt_response override
+
+    def keep_override(self) -> None:
+        """Hold ``interrupt_response: false`` exactly while it is needed; give it back after."""
+        core = self.core
+        settings = core.settings
+        needed = self._needs_hold()
+        if needed == settings.forcing("interrupt_response"):
+            return
+        if needed:
+            return  # forced when the speech is sent (before its response.create)
+        update = settings.release("interrupt_response")
+        if update is not None:
+            core.out.send(update)
+
+    def _needs_hold(self) -> bool:
+        paces = self.core.config.paces_interruptions
+        for speech in (*self.agenda.queue, *self.agenda.playing):
+            phase = speech.phase
+            on = phase in ON_THE_SERVICE or (phase is Phase.PLAYING and not _played_out(speech))
+            if on and (speech.protected or (paces and speech.interruptible)):
+                return True
+        return False
+
+    def override_rejected(self, message: str) -> None:
+        log.warning(
+            "voicelive-proactive: the service refused the session.update that keeps user "
+            "speech from cutting proactive speech off: %s",
+            message,
+        )
+
+
+def owner_of(value: object) -> SpeechState | None:
+    return value if isinstance(value, SpeechState) else None
+
+
+def _played_out(speech: SpeechState) -> bool:
+    view = speech.response
+    return view is None or view.muted
