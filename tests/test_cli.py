@@ -334,3 +334,37 @@ def test_schema_command_prints_the_shipped_schema() -> None:
     assert result.stdout == SCHEMA_PATH.read_text(encoding="utf-8")
     where = run("schema", "--path")
     assert Path(where.stdout.strip()) == SCHEMA_PATH
+
+
+# ------------------------------------------------------------------ issue 19: a newcomer's CLI
+
+ALL_AT_ONCE_TOML = """\
+[greeting]
+type = "template"
+text = "Hi {user.name}"
+
+[greeting.locales]
+"de DE" = { type = "static", text = "Hallo" }
+fr = { type = "static", txt = "Bonjour" }
+"""
+
+
+def test_check_reports_every_problem_at_once(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(ALL_AT_ONCE_TOML, encoding="utf-8")
+    result = run("check", str(bad))
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"{bad}: invalid greeting configuration"
+    assert any(line.startswith("  greeting.text: The template may not use") for line in lines)
+    assert any('greeting.locales."de DE": Locale' in line for line in lines)
+    assert any(
+        "greeting.locales.fr.txt: a static greeting has no key 'txt'" in line for line in lines
+    )
+    report = json.loads(run("check", str(bad), "--json").stdout)
+    assert sorted(error["path"] for error in report["errors"]) == [
+        'greeting.locales."de DE"',
+        "greeting.locales.fr.text",
+        "greeting.locales.fr.txt",
+        "greeting.text",
+    ]

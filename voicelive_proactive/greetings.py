@@ -585,6 +585,16 @@ def check_fields(strategy: GreetingStrategy, context: Mapping[str, object]) -> N
 LOCALE_TAG_PATTERN = r"[A-Za-z]{1,8}([-_][A-Za-z0-9]{1,8})*"
 
 
+def check_locale_tag(tag: object) -> str:
+    """``tag`` if it is a locale tag as a locales table may hold it; else GreetingConfigError."""
+    if not isinstance(tag, str) or not re.fullmatch(LOCALE_TAG_PATTERN, tag):
+        raise GreetingConfigError(
+            f"Locale {_clip(tag)} is not a language tag; write it like 'de', 'de-AT' or "
+            "'zh-Hant-TW'."
+        )
+    return tag
+
+
 def _normalize_locale(tag: str) -> str:
     """``de_AT.UTF-8`` -> ``de-at``: one spelling for matching (POSIX suffixes dropped)."""
     return re.split(r"[.@]", tag.strip(), maxsplit=1)[0].replace("_", "-").lower()
@@ -629,12 +639,7 @@ class LocalizedGreeting(GreetingStrategy):
         table: dict[str, GreetingStrategy] = {}
         seen: dict[str, str] = {}
         for tag, strategy in locales.items():
-            if not isinstance(tag, str) or not re.fullmatch(LOCALE_TAG_PATTERN, tag):
-                raise GreetingConfigError(
-                    f"Locale {tag!r} is not a language tag; write it like 'de', 'de-AT' or "
-                    "'zh-Hant-TW'."
-                )
-            key = _normalize_locale(tag)
+            key = _normalize_locale(check_locale_tag(tag))
             if key in seen:
                 raise GreetingConfigError(
                     f"Locales {seen[key]!r} and {tag!r} name the same locale; keep one."
