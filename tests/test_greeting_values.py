@@ -194,7 +194,7 @@ class TestClassesWhereAnInstanceBelongs:
         with pytest.raises(vp.GreetingConfigError, match=rf"{cls.__name__} is a class.*\(\.\.\.\)"):
             vp.ProactiveSession(FakeConnection(), greeting=cls, audio=None)
         with pytest.raises(vp.GreetingConfigError, match="is a class"):
-            vp.StaticGreeting("Hi!") | cls  # type: ignore[operator]
+            vp.StaticGreeting("Hi!") | cls
         with pytest.raises(vp.GreetingConfigError, match="is a class"):
             vp.CallableGreeting(cls)
 
@@ -244,7 +244,7 @@ class TestHugeLocales:
                 asked.append(len(str(key)))
                 return super().__contains__(key)
 
-        strategy._by_key = Counting(strategy._by_key)  # type: ignore[attr-defined]
+        strategy._by_key = Counting(strategy._by_key)
         huge = "de-" + "ab-" * 48_000
         assert strategy.select(huge) is strategy.locales["de"]
         assert strategy.select("de-AT-" + "x" * 150_000) is strategy.locales["de-AT"]

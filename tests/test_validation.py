@@ -27,7 +27,7 @@ class TestAudioClassesAreRefused:
     def test_an_audio_class_without_parentheses(self, cls: type) -> None:
         message = rf"audio={cls.__name__} is the class; pass an instance: audio={cls.__name__}\(\)"
         with pytest.raises(vp.ConfigurationError, match=message):
-            vp.ProactiveSession(FakeConnection(), greeting="Hi!", audio=cls)
+            vp.ProactiveSession(FakeConnection(), greeting="Hi!", audio=cls)  # type: ignore[arg-type]
         with pytest.raises(vp.ConfigurationError, match=message):
             resolve_audio(cls)
 
