@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import inspect
 from typing import Any
 
@@ -125,6 +126,23 @@ class TestFunctionsReturningStr:
         with pytest.raises(vp.GreetingRenderError, match="may also return a str"):
             asyncio.run(_render_only(strategy))
 
+    def test_a_render_closed_unused_closes_the_functions_coroutine(self) -> None:
+        # A session renders ahead and closes an async render it will not use; the function's
+        # own coroutine must not then warn "never awaited" (an error under -W error).
+        async def fetch(context: vp.GreetingContext) -> str:
+            return "Hi"
+
+        for strategy in (
+            vp.CallableGreeting(fetch),
+            vp.CallableGreeting(lambda c: fetch(c)),  # a sync function returning a coroutine
+            vp.TemplateGreeting("Hi {name}") | fetch,  # a chain reaching an async alternative
+        ):
+            pending = strategy.render(ctx())
+            assert inspect.iscoroutine(pending)
+            pending.close()
+            del pending
+            gc.collect()
+
     async def test_a_session_speaks_a_str_from_a_greeting_function(self) -> None:
         fake = FakeConnection()
         proactive = vp.ProactiveSession(
@@ -161,10 +179,10 @@ async def _render_only(strategy: vp.GreetingStrategy) -> vp.Greeting:
 
 class TestGreetingFunctionSignatures:
     def test_two_arguments_are_refused_saying_what_to_write(self) -> None:
-        with pytest.raises(vp.GreetingConfigError, match="exactly one argument") as info:
+        with pytest.raises(vp.GreetingConfigError, match="must take one argument") as info:
             vp.CallableGreeting(lambda context, extra: "Hi")  # type: ignore[arg-type,misc]
         assert "default value" in str(info.value) and "(context, extra)" in str(info.value)
-        with pytest.raises(vp.GreetingConfigError, match="exactly one argument"):
+        with pytest.raises(vp.GreetingConfigError, match="must take one argument"):
             vp.ProactiveSession(FakeConnection(), greeting=lambda: "Hi", audio=None)  # type: ignore[arg-type,misc]
 
     def test_one_argument_plus_defaults_partials_and_callable_objects_are_accepted(self) -> None:

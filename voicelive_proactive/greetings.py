@@ -15,13 +15,14 @@ import random
 import re
 import string
 import unicodedata
+import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from types import MappingProxyType
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from .errors import (
     ControlCharacterError,
@@ -50,6 +51,8 @@ __all__ = [
     "TemplateGreeting",
     "as_strategy",
 ]
+
+_T = TypeVar("_T")
 
 #: Longest greeting text or instruction accepted, in characters. A spoken greeting this long
 #: already takes well over a minute to say; anything longer is almost certainly a mistake.
@@ -301,7 +304,7 @@ def _check_one_argument(func: Callable[..., object]) -> None:
     except TypeError:
         raise GreetingConfigError(
             f"{getattr(func, '__qualname__', func)!r} cannot be a greeting function: it must "
-            f"take exactly one argument, the GreetingContext, but its signature is {signature}. "
+            f"take one argument, the GreetingContext, but its signature is {signature}. "
             "Write `def greet(context: GreetingContext) -> str` (or return a Greeting); give "
             "any other parameter a default value, or bind it with functools.partial."
         ) from None
@@ -477,7 +480,7 @@ class CallableGreeting(GreetingStrategy):
         if isinstance(result, str):
             return self._spoken(result)
         if inspect.isawaitable(result):
-            return self._spoken_when_str(result)
+            return _owning(self._spoken_when_str(result), result)
         # A Greeting, or something else that the session reports as not one.
         return cast(Greeting, result)
 
@@ -740,7 +743,8 @@ def _render_first(
             errors.append(exc)
             continue
         if inspect.isawaitable(result):
-            return _render_rest(strategy, result, alternatives[index + 1 :], context, errors)
+            rest = alternatives[index + 1 :]
+            return _owning(_render_rest(strategy, result, rest, context, errors), result)
         if isinstance(result, Greeting):
             return result
         errors.append(_not_a_greeting(strategy, result))
@@ -767,6 +771,18 @@ async def _render_rest(
         except Exception as exc:
             errors.append(exc)
     raise _chain_failed(errors)
+
+
+def _owning(outer: Coroutine[Any, Any, _T], inner: Awaitable[Any]) -> Coroutine[Any, Any, _T]:
+    """``outer``, which awaits ``inner``: closed or dropped before it runs, it closes ``inner``.
+
+    A session closes a render it will not use (``coroutine.close()``); without this, the
+    strategy's own coroutine inside would warn "coroutine ... was never awaited".
+    """
+    close = getattr(inner, "close", None)
+    if callable(close):
+        weakref.finalize(outer, close)  # a no-op once ``inner`` has run
+    return outer
 
 
 def _not_a_greeting(strategy: GreetingStrategy, result: object) -> GreetingRenderError:
