@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import wave
@@ -334,3 +335,147 @@ def test_schema_command_prints_the_shipped_schema() -> None:
     assert result.stdout == SCHEMA_PATH.read_text(encoding="utf-8")
     where = run("schema", "--path")
     assert Path(where.stdout.strip()) == SCHEMA_PATH
+
+
+# ------------------------------------------------------------------ issue 19: a newcomer's CLI
+
+ALL_AT_ONCE_TOML = """\
+[greeting]
+type = "template"
+text = "Hi {user.name}"
+
+[greeting.locales]
+"de DE" = { type = "static", text = "Hallo" }
+fr = { type = "static", txt = "Bonjour" }
+"""
+
+
+def test_check_reports_every_problem_at_once(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(ALL_AT_ONCE_TOML, encoding="utf-8")
+    result = run("check", str(bad))
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"{bad}: invalid greeting configuration"
+    assert any(line.startswith("  greeting.text: The template may not use") for line in lines)
+    assert any('greeting.locales."de DE": Locale' in line for line in lines)
+    assert any(
+        "greeting.locales.fr.txt: a static greeting has no key 'txt'" in line for line in lines
+    )
+    report = json.loads(run("check", str(bad), "--json").stdout)
+    assert sorted(error["path"] for error in report["errors"]) == [
+        'greeting.locales."de DE"',
+        "greeting.locales.fr.text",
+        "greeting.locales.fr.txt",
+        "greeting.text",
+    ]
+
+
+def test_usage_errors_read_as_argparse_usage_errors() -> None:
+    result = run("bogus")
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: voicelive-proactive")
+    assert "voicelive-proactive: error: argument command: invalid choice: 'bogus'" in result.stderr
+    assert "configuration error" not in result.stderr
+    typo = run("demo", "--nmae", "Ana")
+    assert typo.returncode == 2
+    assert "error: unrecognized arguments: --nmae" in typo.stderr
+    assert "configuration error" not in typo.stderr
+
+
+def test_a_missing_field_fails_before_connecting_and_names_the_flag(tmp_path: Path) -> None:
+    out = tmp_path / "x.wav"
+    result = run("demo", "--text", "Hi {nme}!", "--out", str(out))
+    assert result.returncode == 2
+    assert "--text needs nme" in result.stderr and "Pass --context nme=VALUE" in result.stderr
+    assert "context=" not in result.stderr  # the Python argument means nothing here
+    assert "emulator" not in result.stdout + result.stderr  # it never started one
+    assert not out.exists()
+    blank = run("demo", "--name", " ", "--json", "--out", str(out))
+    assert blank.returncode == 2
+    message = json.loads(blank.stdout)["error"]["message"]
+    assert "the template greeting needs name" in message and "--name NAME" in message
+    assert not out.exists()
+
+
+def test_an_unknown_voice_fails_at_once_with_the_services_reason(tmp_path: Path) -> None:
+    out = str(tmp_path / "x.wav")
+    result = run("demo", "--voice", "nosuchvoice", "--json", "--out", out)
+    assert result.returncode == 1, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "failed"
+    assert summary["service_error"]["code"] == "invalid_value"
+    assert "Unknown voice 'nosuchvoice'" in summary["service_error"]["message"]
+    assert summary["error"].startswith("invalid_value: Unknown voice 'nosuchvoice'")
+    assert summary["reason"].startswith("the service refused the session configuration")
+    events = [row["event"] for row in summary["timeline_ms"]]
+    assert "the service refused the session configuration: stopping" in events
+    assert not any(event.startswith("timed out") for event in events)  # it did not wait
+    human = run("demo", "--voice", "nosuchvoice", "--out", out)
+    assert human.returncode == 1
+    assert "greeting failed: nothing was said" in human.stdout
+    assert "reason: the service refused the session configuration (invalid_value" in human.stdout
+
+
+def _unanswering_endpoint() -> tuple[socket.socket, dict[str, str]]:
+    """A loopback port that accepts TCP and never answers: the handshake hangs."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    endpoint = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    env = clean_env(AZURE_VOICELIVE_ENDPOINT=endpoint, AZURE_VOICELIVE_API_KEY="key-0123456789")
+    return listener, env
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_ctrl_c_during_demo_exits_130_with_a_message(as_json: bool, tmp_path: Path) -> None:
+    listener, env = _unanswering_endpoint()
+    args = ["demo", "--out", str(tmp_path / "x.wav"), *(["--json"] if as_json else [])]
+    with (
+        listener,
+        subprocess.Popen(
+            [*CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        ) as proc,
+    ):
+        progress = proc.stderr if as_json else proc.stdout
+        assert progress is not None
+        assert progress.readline().startswith("connecting to http://127.0.0.1:")
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert "interrupted (Ctrl-C)" in stderr and "Traceback" not in stderr
+    if as_json:
+        error = json.loads(stdout)
+        assert error["exit_code"] == 130 and error["error"]["type"] == "KeyboardInterrupt"
+
+
+def test_emulator_command_has_help_and_the_modules_options() -> None:
+    from voicelive_proactive.cli import _parser
+    from voicelive_proactive.emulator.__main__ import _parser as module_parser
+
+    result = run("emulator", "--help")
+    assert result.returncode == 0
+    for option in ("--pace", "--voice", "--phrase", "--phrases-file", "--port", "--api-key"):
+        assert option in result.stdout
+    assert "picks a free one" in result.stdout and "audio speed vs real time" in result.stdout
+    # One definition, so the same options and the same defaults (port 0: a free port).
+    from_cli = vars(_parser().parse_args(["emulator"]))
+    assert from_cli.pop("command") == "emulator"
+    assert from_cli == vars(module_parser().parse_args([]))
+    assert from_cli["port"] == 0
+    module_help = subprocess.run(
+        [sys.executable, "-m", "voicelive_proactive.emulator", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert result.stdout.split("options:")[1] == module_help.split("options:")[1]
+
+
+def test_demo_options_are_described() -> None:
+    result = run("demo", "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    assert "--model MODEL the model to connect to" in text
+    assert "--voice VOICE the voice to speak with" in text
+    assert "--api-version API_VERSION the Voice Live API version" in text

@@ -180,12 +180,13 @@ def test_config_and_code_reject_the_same_inputs(data: dict[str, Any], code: Any,
 
 
 def test_locale_tables_are_checked_by_localized_greeting() -> None:
-    [(path, message)] = issues({"type": "static", "text": "Hi", "locales": {"de DE": {}}})
-    assert path == 'greeting.locales."de DE"'
-    assert "has no type" in message
+    # The tag and its entry are checked independently: both problems are reported.
+    [tag, entry] = issues({"type": "static", "text": "Hi", "locales": {"de DE": {}}})
+    assert tag[0] == entry[0] == 'greeting.locales."de DE"'
+    assert "language tag" in tag[1] and "has no type" in entry[1]
     bad_tag = {"type": "static", "text": "x"}
     [(path, message)] = issues({"type": "static", "text": "Hi", "locales": {"de DE": bad_tag}})
-    assert (path, "language tag" in message) == ("greeting.locales", True)
+    assert (path, "language tag" in message) == ('greeting.locales."de DE"', True)
     dup = {"de-DE": bad_tag, "DE-de": bad_tag}
     [(path, message)] = issues({"type": "static", "text": "Hi", "locales": dup})
     assert "same locale" in message
@@ -394,3 +395,31 @@ def test_errors_survive_pickling_for_worker_processes(tmp_path: Path) -> None:
     assert (str(copy), copy.issues[0].path) == (str(invalid.value), "greeting.choices")
     error = pickle.loads(pickle.dumps(file_error(tmp_path / "missing.toml")))
     assert isinstance(error, vp.ConfigFileError) and error.path == str(tmp_path / "missing.toml")
+
+
+def test_own_rules_are_reported_with_every_other_problem() -> None:
+    # A node's own rule (its template, its choices, its chain) is checked even when another
+    # key of the file is wrong, so one run of `check` shows everything to fix.
+    data = {
+        "type": "fallback",
+        "chain": [
+            {"type": "template", "text": "Hi {user.name}"},
+            {"type": "random", "choices": [], "seed": "7"},
+            {"type": "llm", "instructions": " ", "locales": {"de": {"type": "static", "txt": "x"}}},
+        ],
+        "locales": {"de_AT!": {"type": "static", "text": "\x00"}},
+    }
+    with pytest.raises(vp.ConfigValidationError) as info:
+        vp.load_greeting(data)
+    found = {(issue.path, type(issue.error).__name__) for issue in info.value.issues}
+    assert found == {
+        ("greeting.chain[0].text", "TemplateError"),
+        ("greeting.chain[1].choices", "EmptyGreetingError"),
+        ("greeting.chain[1].seed", "NoneType"),
+        ("greeting.chain[2].instructions", "EmptyGreetingError"),
+        ("greeting.chain[2].locales.de.text", "NoneType"),
+        ("greeting.chain[2].locales.de.txt", "NoneType"),
+        ('greeting.locales."de_AT!"', "GreetingConfigError"),
+        ('greeting.locales."de_AT!".text', "ControlCharacterError"),
+    }
+    assert str(info.value).startswith("8 problems in the greeting configuration:")

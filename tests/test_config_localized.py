@@ -213,8 +213,8 @@ async def test_a_chain_where_everything_fails_says_why() -> None:
     assert inspect.isawaitable(pending)
     with pytest.raises(vp.GreetingRenderError, match="CRM down; still down"):
         await pending
-    wrong = vp.LocalizedGreeting(vp.CallableGreeting(lambda c: "oops") | broken, {})  # type: ignore[arg-type,return-value]
-    with pytest.raises(vp.GreetingRenderError, match="returned str"):
+    wrong = vp.LocalizedGreeting(vp.CallableGreeting(lambda c: 42) | broken, {})  # type: ignore[arg-type,return-value]
+    with pytest.raises(vp.GreetingRenderError, match="returned int"):
         wrong.render(ctx())
 
 

@@ -153,7 +153,7 @@ class TestCallablesAndSubclasses:
 
     def test_wrong_return_type_is_a_render_error(self) -> None:
         with pytest.raises(vp.GreetingRenderError, match="must return a Greeting"):
-            render(vp.CallableGreeting(lambda c: "hi"), ctx())  # type: ignore[arg-type,return-value]
+            render(vp.CallableGreeting(lambda c: 42), ctx())  # type: ignore[arg-type,return-value]
 
     def test_str_becomes_static(self) -> None:
         assert isinstance(vp.greetings.as_strategy("Hi"), vp.StaticGreeting)

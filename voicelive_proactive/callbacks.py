@@ -13,6 +13,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from ._validation import check_callback
 from .events import ProactiveEvent
 
 if TYPE_CHECKING:
@@ -61,11 +62,7 @@ class EventBus:
     def _subscribe(
         self, event_type: type[ProactiveEvent], callback: Callable[[Any], Any]
     ) -> Callable[[], None]:
-        func: object = callback
-        if not callable(func):
-            from .errors import ConfigurationError
-
-            raise ConfigurationError(f"the callback must be callable, not {callback!r}")
+        check_callback(f"on({event_type.__name__}, ...)", callback, 1, what="the event")
         entry = (event_type, callback)
         self._subscribers.append(entry)
         self.active = True

@@ -1,7 +1,8 @@
 """The ``voicelive-proactive`` command: a demo session, a config checker, the emulator.
 
-Exit codes: 0 success, 1 runtime failure, 2 configuration error (the message says what to set).
-With ``--json``, stdout always holds exactly one JSON object, failures included.
+Exit codes: 0 success, 1 runtime failure, 2 configuration or usage error (the message says
+what to set), 130 interrupted (Ctrl-C). With ``--json``, stdout always holds exactly one JSON
+object, failures included.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from . import __version__
 from .audio.base import BYTES_PER_MS, AudioIO
 from .config import SCHEMA_PATH, load_greeting, schema_text
 from .config._preview import Line, context_fields, locale_tags, matched_tag, preview
+from .emulator.options import add_arguments as add_emulator_arguments
 from .endpoint import check_endpoint, is_loopback_host
 from .errors import (
     AudioUnavailableError,
@@ -29,6 +31,7 @@ from .errors import (
     ConfigurationError,
     ConfigValidationError,
     GreetingConfigError,
+    MissingContextFieldError,
 )
 from .greetings import (
     GreetingContext,
@@ -37,13 +40,14 @@ from .greetings import (
     RandomGreeting,
     StaticGreeting,
     TemplateGreeting,
+    check_fields,
 )
 from .outcome import GreetingStatus
 from .session import ProactiveSession
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_RUNTIME, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_RUNTIME, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 _DEFAULT_TEXT = {
     "static": "Hi, welcome back! How can I assist you today?",
@@ -90,6 +94,30 @@ class _Timeline:
             error = event.get("error") or {}
             event_type += f": {error.get('code')}: {error.get('message')}"
         self.mark(event_type)
+
+
+@dataclass
+class _Startup:
+    """Watches the session start: an ``error`` before ``session.updated`` means the service
+    refused the session's configuration (an unknown voice, say), and no greeting will come."""
+
+    ready: bool = False
+    error: dict[str, Any] | None = None
+    rejected: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def on_event(self, event: Any) -> None:
+        event_type = event["type"]
+        if event_type == "session.updated":
+            self.ready = True
+        elif event_type == "error" and not self.ready and self.error is None:
+            error = event.get("error") or {}
+            self.error = {key: error.get(key) for key in ("type", "code", "message", "param")}
+            self.rejected.set()
+
+    @property
+    def reason(self) -> str:
+        error = self.error or {}
+        return f"{error.get('code') or 'error'}: {error.get('message') or '(no message)'}"
 
 
 def _build_strategy(args: argparse.Namespace) -> GreetingStrategy:
@@ -165,7 +193,14 @@ async def _connection(args: argparse.Namespace, say: TextIO) -> AsyncIterator[An
         kwargs["model"] = args.model
         if args.api_version:
             kwargs["api_version"] = args.api_version
-        conn = await stack.enter_async_context(connect(**kwargs))
+        try:  # --timeout bounds the handshake too (aiohttp alone waits 5 minutes)
+            conn = await asyncio.wait_for(
+                stack.enter_async_context(connect(**kwargs)), timeout=args.timeout
+            )
+        except asyncio.TimeoutError as exc:  # its message is empty: say what timed out
+            raise TimeoutError(
+                f"{endpoint} did not complete the WebSocket handshake within {args.timeout:g} s"
+            ) from exc
         yield conn
 
 
@@ -182,11 +217,39 @@ def _session_config(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _check_context(args: argparse.Namespace, strategy: GreetingStrategy, context: Any) -> None:
+    """Fail before connecting when the greeting needs a value no flag gave."""
+    try:
+        check_fields(strategy, context)
+    except MissingContextFieldError as exc:
+        if args.config is not None:
+            where = f"the greeting in {args.config}"
+        else:
+            where = (
+                "--text" if args.text is not None else f"the {args.greeting or 'template'} greeting"
+            )
+        flags = " ".join(f"--context {name}=VALUE" for name in sorted(exc.fields))
+        raise MissingContextFieldError(
+            f"{where} needs {', '.join(sorted(exc.fields))}, which no option gives a value"
+            f" (an empty value counts as none). Pass {flags}"
+            + (" (or --name NAME)" if "name" in exc.fields else "")
+            + ", or change the greeting.",
+            fields=exc.fields,
+        ) from None
+
+
 async def _demo(args: argparse.Namespace) -> int:
     say = sys.stderr if args.json else sys.stdout
     strategy = _build_strategy(args)
     context = {"name": args.name, **dict(args.context)}
+    _check_context(args, strategy, context)
     timeline = _Timeline(None if args.json else sys.stdout)
+    startup = _Startup()
+
+    def on_event(event: Any) -> None:
+        timeline.on_event(event)
+        startup.on_event(event)
+
     audio, audio_where = _pick_audio(args, say)
     async with _connection(args, say) as conn:
         proactive = ProactiveSession(conn, greeting=strategy, context=context, audio=audio)
@@ -194,22 +257,33 @@ async def _demo(args: argparse.Namespace) -> int:
         async with proactive:
             timeline.mark("session.update sent")
             await conn.session.update(session=_session_config(args))
-            runner = asyncio.create_task(proactive.run(on_event=timeline.on_event))
-            try:
-                outcome = await proactive.wait(timeout=args.timeout)
-            except asyncio.TimeoutError:
-                outcome = proactive.outcome
-                timeline.mark(f"timed out after {args.timeout:.0f} s")
+            runner = asyncio.create_task(proactive.run(on_event=on_event))
+            timed_out = not await _greeting_or_rejection(proactive, startup, args.timeout)
+            if startup.error is not None:
+                timeline.mark("the service refused the session configuration: stopping")
+            elif timed_out:
+                timeline.mark(f"timed out after {args.timeout:g} s")
             runner.cancel()
             await asyncio.gather(runner, return_exceptions=True)
-            await _let_audio_finish(audio, args.timeout)
+            if startup.error is None:
+                await _let_audio_finish(audio, args.timeout)
     timeline.mark("done")
+    outcome = proactive.outcome
+    status, reason = outcome.status.value, outcome.reason
+    error = None if outcome.error is None else str(outcome.error)
+    if startup.error is not None:
+        status = GreetingStatus.FAILED.value
+        reason = f"the service refused the session configuration ({startup.reason})"
+        error = startup.reason
+    elif timed_out and reason is None:
+        reason = f"no greeting within {args.timeout:g} s (--timeout)"
     summary = {
-        "status": outcome.status.value,
+        "status": status,
         "greeting": None if outcome.greeting is None else outcome.greeting.text,
         "mode": None if outcome.greeting is None else outcome.greeting.mode.value,
-        "reason": outcome.reason,
-        "error": None if outcome.error is None else str(outcome.error),
+        "reason": reason,
+        "error": error,
+        "service_error": startup.error,
         "interrupted": outcome.interrupted,
         "audio_ms": proactive.metrics.audio_bytes // BYTES_PER_MS,
         "audio_out": audio_where,
@@ -220,7 +294,25 @@ async def _demo(args: argparse.Namespace) -> int:
         print(json.dumps(summary))
     else:
         _print_summary(summary)
-    return EXIT_OK if outcome.status is GreetingStatus.SENT else EXIT_RUNTIME
+    return EXIT_OK if status == GreetingStatus.SENT.value else EXIT_RUNTIME
+
+
+async def _greeting_or_rejection(
+    proactive: ProactiveSession, startup: _Startup, timeout: float
+) -> bool:
+    """Wait for the greeting's outcome, or for the service to refuse the session; False when
+    ``timeout`` passes first."""
+    greeting = asyncio.ensure_future(proactive.wait())
+    rejected = asyncio.ensure_future(startup.rejected.wait())
+    try:
+        done, _ = await asyncio.wait(
+            {greeting, rejected}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        for waiter in (greeting, rejected):
+            waiter.cancel()
+        await asyncio.gather(greeting, rejected, return_exceptions=True)
+    return bool(done)
 
 
 async def _let_audio_finish(audio: AudioIO, timeout: float) -> None:
@@ -235,7 +327,12 @@ async def _let_audio_finish(audio: AudioIO, timeout: float) -> None:
 def _print_summary(summary: dict[str, Any]) -> None:
     metrics = summary["metrics"]
     print()
-    print(f"greeting {summary['status']}: {summary['greeting']!r} ({summary['mode']})")
+    said = (
+        "nothing was said"
+        if summary["greeting"] is None
+        else f"{summary['greeting']!r} ({summary['mode']})"
+    )
+    print(f"greeting {summary['status']}: {said}")
     if summary["reason"]:
         print(f"  reason: {summary['reason']}")
     for key in (
@@ -348,17 +445,15 @@ def _print_check(out: dict[str, Any]) -> None:
 
 
 async def _emulator(args: argparse.Namespace) -> int:
-    from .emulator import serve
-
     if not args.allow_remote and not is_loopback_host(args.host):
         raise ConfigurationError(
             f"--host {args.host} is not a loopback address; the emulator has no TLS and "
             "accepts a shared key, so it only listens on this machine unless you pass "
             "--allow-remote."
         )
-    await serve(
-        host=args.host, port=args.port, api_key=args.api_key, allow_remote=args.allow_remote
-    )
+    from .emulator.standalone import serve_from_args
+
+    await serve_from_args(args)
     return EXIT_OK
 
 
@@ -431,18 +526,27 @@ def _parser() -> argparse.ArgumentParser:
     _add_context(demo)
     demo.add_argument("--out", help="write the agent's audio to this WAV file instead of a device")
     demo.add_argument("--json", action="store_true", help="print one JSON summary instead")
-    demo.add_argument("--model", default=os.environ.get("AZURE_VOICELIVE_MODEL", "gpt-realtime"))
-    demo.add_argument("--voice", default=os.environ.get("AZURE_VOICELIVE_VOICE", "en-US-AvaNeural"))
+    demo.add_argument(
+        "--model",
+        default=os.environ.get("AZURE_VOICELIVE_MODEL", "gpt-realtime"),
+        help="the model to connect to (default: $AZURE_VOICELIVE_MODEL, else gpt-realtime)",
+    )
+    demo.add_argument(
+        "--voice",
+        default=os.environ.get("AZURE_VOICELIVE_VOICE", "en-US-AvaNeural"),
+        help="the voice to speak with: an Azure voice such as en-US-AvaNeural or an OpenAI "
+        "voice such as alloy (default: $AZURE_VOICELIVE_VOICE, else en-US-AvaNeural)",
+    )
     demo.add_argument(
         "--api-version",
         default=os.environ.get("AZURE_VOICELIVE_API_VERSION"),
-        help="Voice Live API version (default: the SDK's)",
+        help="the Voice Live API version (default: $AZURE_VOICELIVE_API_VERSION, else the SDK's)",
     )
     demo.add_argument(
         "--timeout",
         type=_positive_seconds,
         default=30.0,
-        help="seconds to wait (default 30)",
+        help="seconds to wait for the connection, then for the greeting (default 30)",
     )
 
     check = commands.add_parser(
@@ -457,11 +561,13 @@ def _parser() -> argparse.ArgumentParser:
         "--path", action="store_true", help="print where the installed schema file is instead"
     )
 
-    emulator = commands.add_parser("emulator", help="run the Voice Live emulator until Ctrl-C")
-    emulator.add_argument("--host", default="127.0.0.1")
-    emulator.add_argument("--port", type=int, default=8765)
-    emulator.add_argument("--api-key", default=os.environ.get("VOICELIVE_EMULATOR_API_KEY"))
-    emulator.add_argument("--allow-remote", action="store_true")
+    emulator = commands.add_parser(
+        "emulator",
+        help="run the Voice Live emulator until Ctrl-C",
+        description="Run a local Voice Live emulator until Ctrl-C; print 'endpoint=... "
+        "api_key=...' when ready. The same as python -m voicelive_proactive.emulator.",
+    )
+    add_emulator_arguments(emulator)
     return parser
 
 
@@ -476,11 +582,12 @@ def _redact(text: str) -> str:
     return text.replace(key, "***") if key else text
 
 
-def _fail(args: argparse.Namespace | None, code: int, kind: str, message: str) -> int:
+def _fail(
+    args: argparse.Namespace | None, code: int, kind: str, message: str, *, prefix: str = ""
+) -> int:
     message = _redact(message)
-    print(
-        f"{'configuration error' if code == EXIT_CONFIG else 'error'}: {message}", file=sys.stderr
-    )
+    prefix = prefix or ("configuration error" if code == EXIT_CONFIG else "error")
+    print(f"{prefix}: {message}", file=sys.stderr)
     if args is not None and getattr(args, "json", False):
         error = {"type": kind, "message": message}
         print(json.dumps({"status": "error", "exit_code": code, "error": error}))
@@ -496,7 +603,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         exc.parser.print_usage(sys.stderr)
         # Before parsing succeeded, "--json" anywhere is the best reading of the request.
         wants_json = argparse.Namespace(json="--json" in argv)
-        return _fail(wants_json, EXIT_CONFIG, "UsageError", f"{exc.parser.prog}: {exc}")
+        # argparse's own wording: "<prog>: error: <what>", then exit 2.
+        return _fail(
+            wants_json, EXIT_CONFIG, "UsageError", str(exc), prefix=f"{exc.parser.prog}: error"
+        )
     try:
         if args.command == "check":
             return _check(args)
@@ -510,7 +620,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         return _fail(args, EXIT_CONFIG, type(exc).__name__, str(exc))
     except KeyboardInterrupt:
-        return EXIT_OK if args.command == "emulator" else EXIT_RUNTIME
+        if args.command == "emulator":  # Ctrl-C is how the emulator is meant to stop
+            return EXIT_OK
+        return _fail(args, EXIT_INTERRUPTED, "KeyboardInterrupt", "interrupted (Ctrl-C)")
     except Exception as exc:
         return _fail(args, EXIT_RUNTIME, type(exc).__name__, f"{type(exc).__name__}: {exc}")
 

@@ -15,12 +15,14 @@ import random
 import re
 import string
 import unicodedata
+import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from .errors import (
     ControlCharacterError,
@@ -52,6 +54,8 @@ __all__ = [
     "TemplateGreeting",
     "as_strategy",
 ]
+
+_T = TypeVar("_T")
 
 #: Longest greeting text or instruction accepted, in characters. A spoken greeting this long
 #: already takes well over a minute to say; anything longer is almost certainly a mistake.
@@ -101,10 +105,26 @@ def _clean_value(value: object) -> str:
     return text
 
 
-def _quote_value(value: object) -> str:
+def _quote(text: str) -> str:
     # JSON string quoting: the model sees clearly where user data starts and ends, and a
     # value cannot close the quote early.
-    return json.dumps(_clean_value(value), ensure_ascii=False)
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _usable_text(value: object) -> str | None:
+    """``value`` as it would be said, or None when there is nothing to say.
+
+    None, "" and whitespace (or control characters) only count as missing: "Hi None!" and
+    "Hi !" are never what the app meant, and a fallback can speak instead.
+    """
+    if value is None:
+        return None
+    return _clean_value(value) or None
+
+
+def present_fields(context: Mapping[str, object]) -> frozenset[str]:
+    """The fields of ``context`` with a value to say (None, "" and whitespace are missing)."""
+    return frozenset(name for name, value in context.items() if _usable_text(value) is not None)
 
 
 class GreetingMode(str, enum.Enum):
@@ -237,9 +257,17 @@ class GreetingStrategy(ABC):
         return FallbackGreeting(other, self)
 
 
+#: What a greeting function returns: a :class:`Greeting`, or a ``str`` to speak as is.
+GreetingLike = Greeting | str
+
 #: A strategy, a plain ``str`` (spoken as is) or a one-argument callable taking a
-#: :class:`GreetingContext` and returning a :class:`Greeting` (or an awaitable of one).
-StrategyLike = GreetingStrategy | str | Callable[[GreetingContext], Greeting | Awaitable[Greeting]]
+#: :class:`GreetingContext` and returning a :class:`Greeting` or a ``str`` (or an awaitable of
+#: either).
+StrategyLike = (
+    GreetingStrategy
+    | str
+    | Callable[[GreetingContext], GreetingLike | Awaitable[Greeting] | Awaitable[str]]
+)
 
 
 def as_strategy(value: StrategyLike | Greeting) -> GreetingStrategy:
@@ -250,6 +278,8 @@ def as_strategy(value: StrategyLike | Greeting) -> GreetingStrategy:
     """
     if isinstance(value, GreetingStrategy):
         return value
+    if isinstance(value, type):
+        raise GreetingConfigError(_class_given(value))
     if isinstance(value, str):
         return StaticGreeting(value)
     if isinstance(value, Greeting):
@@ -275,8 +305,26 @@ class _Rendered(GreetingStrategy):
         return repr(self.greeting)
 
 
+def _class_given(cls: type) -> str:
+    """What to say when a class is given where a strategy (an instance) belongs."""
+    name = cls.__name__
+    if issubclass(cls, GreetingStrategy):
+        return (
+            f"{name} is a class; pass a strategy built from it, such as {name}(...) "
+            '(e.g. StaticGreeting("Hi!")).'
+        )
+    if cls is Greeting:
+        return 'Greeting is a class; pass Greeting.spoken("...") or Greeting.instructed("...").'
+    return (
+        f"{name} is a class, not a greeting strategy; pass a GreetingStrategy, a str, a "
+        "Greeting or a function taking the GreetingContext."
+    )
+
+
 def _check_one_argument(func: Callable[..., object]) -> None:
     """Fail now, not at render time, when ``func`` cannot be called with the context."""
+    if isinstance(func, type):
+        raise GreetingConfigError(_class_given(func))
     try:
         signature = inspect.signature(func)
     except (TypeError, ValueError):  # a builtin or C function without a signature: trust it
@@ -285,9 +333,10 @@ def _check_one_argument(func: Callable[..., object]) -> None:
         signature.bind(None)
     except TypeError:
         raise GreetingConfigError(
-            f"{getattr(func, '__qualname__', func)!r} cannot be a greeting strategy: it must "
-            f"take one argument, the GreetingContext (its signature is {signature}). Write "
-            "`def greet(context: GreetingContext) -> Greeting`."
+            f"{getattr(func, '__qualname__', func)!r} cannot be a greeting function: it must "
+            f"take one argument, the GreetingContext, but its signature is {signature}. "
+            "Write `def greet(context: GreetingContext) -> str` (or return a Greeting); give "
+            "any other parameter a default value, or bind it with functools.partial."
         ) from None
 
 
@@ -338,14 +387,25 @@ def _template_fields(template: str, what: str) -> frozenset[str]:
 
 
 def _fill(template: str, fields: frozenset[str], context: GreetingContext, quote: bool) -> str:
-    missing = fields.difference(context)
+    values: dict[str, str] = {}
+    for name in fields:
+        text = _usable_text(context.get(name))
+        if text is not None:
+            values[name] = _quote(text) if quote else text
+    missing = fields.difference(values)
     if missing:
+        blank = sorted(missing.intersection(context))
         raise MissingContextFieldError(
-            f"The greeting needs context field(s) {sorted(missing)} that are not set.",
+            f"The greeting needs context field(s) {sorted(missing)} that are not set"
+            + (
+                f" ({', '.join(blank)}: None, empty or only whitespace, which counts as not set)"
+                if blank
+                else ""
+            )
+            + "; set them, or add a fallback: `TemplateGreeting(...) | StaticGreeting(...)`.",
             fields=frozenset(missing),
         )
-    prepare = _quote_value if quote else _clean_value
-    return template.format_map({name: prepare(context[name]) for name in fields})
+    return template.format_map(values)
 
 
 class TemplateGreeting(GreetingStrategy):
@@ -431,16 +491,40 @@ class LLMGreeting(GreetingStrategy):
 
 
 class CallableGreeting(GreetingStrategy):
-    """Wraps a plain function ``(GreetingContext) -> Greeting`` (sync or async)."""
+    """Wraps a plain function ``(GreetingContext) -> Greeting | str`` (sync or async).
 
-    def __init__(self, func: Callable[[GreetingContext], Greeting | Awaitable[Greeting]]) -> None:
+    A ``str`` it returns is spoken as is, like ``StaticGreeting``.
+    """
+
+    def __init__(
+        self,
+        func: Callable[[GreetingContext], GreetingLike | Awaitable[Greeting] | Awaitable[str]],
+    ) -> None:
         if not callable(func):
             raise GreetingConfigError(f"{func!r} is not callable.")
         _check_one_argument(func)
         self.func = func
 
     def render(self, context: GreetingContext) -> Greeting | Awaitable[Greeting]:
-        return self.func(context)
+        result: Any = self.func(context)
+        if isinstance(result, str):
+            return self._spoken(result)
+        if inspect.isawaitable(result):
+            return _owning(self._spoken_when_str(result), result)
+        # A Greeting, or something else that the session reports as not one.
+        return cast(Greeting, result)
+
+    async def _spoken_when_str(self, pending: Awaitable[Any]) -> Greeting:
+        result = await pending
+        return self._spoken(result) if isinstance(result, str) else result
+
+    def _spoken(self, text: str) -> Greeting:
+        try:
+            return Greeting.spoken(text)
+        except GreetingConfigError as exc:  # empty, too long: this greeting cannot be said
+            raise GreetingRenderError(
+                f"{self!r} returned a str that cannot be spoken: {exc}"
+            ) from exc
 
     def __repr__(self) -> str:
         return f"CallableGreeting({getattr(self.func, '__qualname__', self.func)!r})"
@@ -464,16 +548,10 @@ class FallbackGreeting(GreetingStrategy):
         # The chain can greet if any alternative can; report what the first one needs.
         return self._alternatives[0].required_fields()
 
-    async def render(self, context: GreetingContext) -> Greeting:
-        errors: list[BaseException] = []
-        for strategy in self._alternatives:
-            try:
-                return await render_greeting(strategy, context)
-            except Exception as exc:
-                errors.append(exc)
-        raise GreetingRenderError(
-            f"Every strategy in the fallback chain failed: {'; '.join(map(str, errors))}"
-        ) from errors[-1]
+    def render(self, context: GreetingContext) -> Greeting | Awaitable[Greeting]:
+        """The first alternative's greeting that renders: a :class:`Greeting` at once while
+        the alternatives tried are synchronous, an awaitable once one of them is ``async``."""
+        return _render_first(self._alternatives, context)
 
     def __repr__(self) -> str:
         return " | ".join(map(repr, self._alternatives))
@@ -485,15 +563,20 @@ async def render_greeting(strategy: GreetingStrategy, context: GreetingContext) 
     if inspect.isawaitable(result):
         result = await result
     if not isinstance(result, Greeting):
-        raise GreetingRenderError(
-            f"{strategy!r}.render() returned {type(result).__name__}; it must return a "
-            "Greeting (Greeting.spoken(...) or Greeting.instructed(...))."
-        )
+        raise _not_a_greeting(strategy, result)
     return result
 
 
-def missing_fields(strategy: GreetingStrategy, available: frozenset[str]) -> frozenset[str]:
-    """Fields the strategy lacks, or nothing when at least one alternative can render."""
+def missing_fields(
+    strategy: GreetingStrategy, available: AbstractSet[str] | Mapping[str, object]
+) -> frozenset[str]:
+    """Fields the strategy lacks, or nothing when at least one alternative can render.
+
+    ``available`` is the context itself (a None, empty or blank value counts as missing, as
+    when rendering) or the names of the fields that have values.
+    """
+    if isinstance(available, Mapping):
+        available = present_fields(available)
     first_missing: frozenset[str] | None = None
     for alternative in strategy.alternatives():
         missing = alternative.required_fields() - available
@@ -504,9 +587,45 @@ def missing_fields(strategy: GreetingStrategy, available: frozenset[str]) -> fro
     return first_missing or frozenset()
 
 
+def check_fields(strategy: GreetingStrategy, context: Mapping[str, object]) -> None:
+    """Raise :class:`MissingContextFieldError` when no alternative can render with ``context``.
+
+    The check a session makes when it is built: the same rule as rendering, so a None, empty
+    or blank value is missing here too.
+    """
+    missing = missing_fields(strategy, context)
+    if not missing:
+        return
+    present = present_fields(context)
+    blank = sorted(missing.intersection(context))
+    raise MissingContextFieldError(
+        f"The greeting {strategy!r} needs context field(s) {sorted(missing)}; the context has "
+        f"{sorted(present) if present else 'none with a value'}"
+        + (
+            f" ({', '.join(blank)} {'is' if len(blank) == 1 else 'are'} None, empty or only "
+            "whitespace, which counts as not set)"
+            if blank
+            else ""
+        )
+        + ". Add them to context=..., add a fallback (`TemplateGreeting(...) | "
+        "StaticGreeting(...)`), or pass context=None if the values only arrive later.",
+        fields=missing,
+    )
+
+
 # A locale tag as written in a locales table: "de", "de-AT", "zh-Hant-TW", "de_AT" (BCP 47
 # shape, case-insensitive, "_" read as "-"). Shared with the configuration schema.
 LOCALE_TAG_PATTERN = r"[A-Za-z]{1,8}([-_][A-Za-z0-9]{1,8})*"
+
+
+def check_locale_tag(tag: object) -> str:
+    """``tag`` if it is a locale tag as a locales table may hold it; else GreetingConfigError."""
+    if not isinstance(tag, str) or not re.fullmatch(LOCALE_TAG_PATTERN, tag):
+        raise GreetingConfigError(
+            f"Locale {_clip(tag)} is not a language tag; write it like 'de', 'de-AT' or "
+            "'zh-Hant-TW'."
+        )
+    return tag
 
 
 def _normalize_locale(tag: str) -> str:
@@ -514,9 +633,18 @@ def _normalize_locale(tag: str) -> str:
     return re.split(r"[.@]", tag.strip(), maxsplit=1)[0].replace("_", "-").lower()
 
 
-def _lookup_chain(tag: str) -> Iterator[str]:
-    """The tag, then ever shorter prefixes of it (RFC 4647 lookup): de-at -> de."""
-    parts = _normalize_locale(tag).split("-")
+def _lookup_chain(tag: str, longest: int | None = None) -> Iterator[str]:
+    """The tag, then ever shorter prefixes of it (RFC 4647 lookup): de-at -> de.
+
+    With ``longest`` (the longest key that could match), prefixes longer than that are
+    skipped: a huge locale value costs one pass over it, not one per subtag.
+    """
+    normalized = _normalize_locale(tag)
+    if longest is not None:
+        # A cut inside the last subtag leaves a prefix longer than ``longest``: it cannot
+        # match, and the shorter prefixes are exact.
+        normalized = normalized[: longest + 1]
+    parts = normalized.split("-")
     while parts and parts[0]:
         yield "-".join(parts)
         parts.pop()
@@ -544,12 +672,7 @@ class LocalizedGreeting(GreetingStrategy):
         table: dict[str, GreetingStrategy] = {}
         seen: dict[str, str] = {}
         for tag, strategy in locales.items():
-            if not isinstance(tag, str) or not re.fullmatch(LOCALE_TAG_PATTERN, tag):
-                raise GreetingConfigError(
-                    f"Locale {tag!r} is not a language tag; write it like 'de', 'de-AT' or "
-                    "'zh-Hant-TW'."
-                )
-            key = _normalize_locale(tag)
+            key = _normalize_locale(check_locale_tag(tag))
             if key in seen:
                 raise GreetingConfigError(
                     f"Locales {seen[key]!r} and {tag!r} name the same locale; keep one."
@@ -558,6 +681,7 @@ class LocalizedGreeting(GreetingStrategy):
             table[tag] = as_strategy(strategy)
         self._locales = table
         self._by_key = {_normalize_locale(tag): strategy for tag, strategy in table.items()}
+        self._longest_key = max(map(len, self._by_key), default=0)
         # Each chain keeps its own fallback order: alternative i of the chosen locale's chain
         # is tried where alternative i of the default's would be (see _LocalizedAlternative).
         length = max(len(s.alternatives()) for s in (self.default, *table.values()))
@@ -573,7 +697,7 @@ class LocalizedGreeting(GreetingStrategy):
     def select(self, locale: object) -> GreetingStrategy:
         """The strategy the rule picks for ``locale`` (``None`` or unknown: the default)."""
         if isinstance(locale, str):
-            for key in _lookup_chain(locale):
+            for key in _lookup_chain(locale, self._longest_key):
                 if key in self._by_key:
                     return self._by_key[key]
         return self.default
@@ -614,7 +738,7 @@ class _LocalizedAlternative(GreetingStrategy):
         strategy = self.resolve(context)
         if strategy is None:
             raise GreetingRenderError(
-                f"The greeting for locale {context.get('locale')!r} has no alternative "
+                f"The greeting for locale {_clip(context.get('locale'))} has no alternative "
                 f"number {self.index + 1}."
             )
         return strategy.render(context)
@@ -627,6 +751,12 @@ class _LocalizedAlternative(GreetingStrategy):
 
     def __repr__(self) -> str:
         return f"{self.parent!r}.alternatives()[{self.index}]"
+
+
+def _clip(value: object, limit: int = 40) -> str:
+    """``repr(value)``, shortened: a context value may be huge (and is not ours to print)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _render_first(
@@ -643,7 +773,8 @@ def _render_first(
             errors.append(exc)
             continue
         if inspect.isawaitable(result):
-            return _render_rest(strategy, result, alternatives[index + 1 :], context, errors)
+            rest = alternatives[index + 1 :]
+            return _owning(_render_rest(strategy, result, rest, context, errors), result)
         if isinstance(result, Greeting):
             return result
         errors.append(_not_a_greeting(strategy, result))
@@ -672,10 +803,25 @@ async def _render_rest(
     raise _chain_failed(errors)
 
 
+def _owning(outer: Coroutine[Any, Any, _T], inner: Awaitable[Any]) -> Coroutine[Any, Any, _T]:
+    """``outer``, which awaits ``inner``: closed or dropped before it runs, it closes ``inner``.
+
+    A session closes a render it will not use (``coroutine.close()``); without this, the
+    strategy's own coroutine inside would warn "coroutine ... was never awaited".
+    """
+    close = getattr(inner, "close", None)
+    if callable(close):
+        weakref.finalize(outer, close)  # a no-op once ``inner`` has run
+    return outer
+
+
 def _not_a_greeting(strategy: GreetingStrategy, result: object) -> GreetingRenderError:
+    also = (
+        " (a greeting function may also return a str)" if type(strategy) is CallableGreeting else ""
+    )
     return GreetingRenderError(
         f"{strategy!r}.render() returned {type(result).__name__}; it must return a "
-        "Greeting (Greeting.spoken(...) or Greeting.instructed(...))."
+        f"Greeting (Greeting.spoken(...) or Greeting.instructed(...)){also}."
     )
 
 

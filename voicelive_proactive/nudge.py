@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Final
 
+from ._validation import check_callback
 from .deadlines import Deadlines
 from .errors import ConfigurationError
 from .greetings import GreetingStrategy, LLMGreeting, StrategyLike, as_strategy
@@ -71,11 +72,8 @@ class IdleNudge:
                 f"IdleNudge(max_nudges=...) must be an int >= 0 (0: only on_exhausted), "
                 f"not {count!r}"
             )
-        if self.on_exhausted is not None and not callable(self.on_exhausted):
-            raise ConfigurationError(
-                f"IdleNudge(on_exhausted=...) must be a function taking no arguments, "
-                f"not {self.on_exhausted!r}"
-            )
+        if self.on_exhausted is not None:
+            check_callback("IdleNudge(on_exhausted=...)", self.on_exhausted, 0)
         if not isinstance(self.interruptible, bool):
             raise ConfigurationError(
                 f"IdleNudge(interruptible=...) must be True or False, not {self.interruptible!r}"

@@ -4,7 +4,6 @@ saying what to pass. Returns the engine's configuration."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 from ._validation import check_bool, check_timeout
@@ -88,20 +87,3 @@ def engine_config(
         resume_alternatives=resume.alternatives() if resume is not None else None,
         raise_errors=bool(raise_errors),
     )
-
-
-def check_clock(clock: object, now: object) -> Callable[[], float]:
-    import inspect
-
-    if not callable(clock) or inspect.iscoroutinefunction(clock):
-        raise ConfigurationError(
-            f"clock must be a function returning seconds (such as time.monotonic or a "
-            f"testing.ManualClock()), not {clock!r}"
-        )
-    if isinstance(clock, type):
-        raise ConfigurationError(
-            f"clock must be a clock, not the class {clock.__name__}: pass {clock.__name__}()"
-        )
-    if now is not None and (not callable(now) or inspect.iscoroutinefunction(now)):
-        raise ConfigurationError(f"now must be a function returning a datetime, not {now!r}")
-    return clock

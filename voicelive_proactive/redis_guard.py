@@ -12,6 +12,8 @@ needs it (``pip install 'voicelive-proactive[redis]'``).
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import json
 import logging
 import math
@@ -63,6 +65,11 @@ _MISSING_ID = re.compile(r"(?<![A-Za-z0-9])(None|null|undefined)(?![A-Za-z0-9])"
 # and one that starts on a separator lost its prefix.
 _TRAILING: Final = ":/|#=-_."
 _LEADING: Final = ":/|#="
+# The parts of a key: an id is what follows the last of these (base64 has "/" in it).
+_KEY_SEPARATORS = re.compile(r"[:|#]")
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
+# Query parameters that carry a secret (redis-py reads ?password=...): masked in messages.
+_SECRET_QUERY = re.compile(r"(?i)((?:^|[&;])[^=&;]*(?:password|secret|token)[^=&;]*=)[^&;]*")
 
 
 class GuardKeyError(ConfigurationError):
@@ -391,12 +398,44 @@ def check_guard_key(key: object) -> str:
             f"renders for a missing id; every call would share this key. Check the id is set: "
             f"{advice}."
         )
-    if key[-1] in _TRAILING or key[0] in _LEADING or "::" in key:
+    first, last = _KEY_SEPARATORS.split(key)[0], _KEY_SEPARATORS.split(key)[-1]
+    ends_on_separator = key[-1] in _TRAILING and not _is_base64_id(last)
+    starts_on_separator = key[0] in _LEADING and not _is_base64_id(first)
+    if ends_on_separator or starts_on_separator or "::" in key:
         raise GuardKeyError(
             f"The guard key {key!r} has an empty part (it starts or ends on a separator, or "
             f"has '::'), as when an f-string's id is an empty string: {advice}."
         )
     return key
+
+
+def _is_base64_id(part: str) -> bool:
+    """Whether ``part`` is an id in base64 (ACS's ``serverCallId`` is), so that a trailing
+    ``=``, ``/``, ``-`` or ``_`` is part of it rather than a separator left without its value.
+
+    Padded: a canonical base64 string ending in ``=`` (``call=`` and ``callId=`` are not:
+    wrong length, or bits set that padding zeroes). Unpadded: only a long one (16 or more
+    characters) that mixes character classes as encoded bytes do (upper and lower case, and
+    a digit, a symbol inside or 24 characters), so that an empty f-string value after a word
+    prefix (``greeted-``, ``session-``, ``CustomerSession-``) is still refused.
+    """
+    if len(part) < 4 or len(part) % 4 or not _BASE64.fullmatch(part):
+        return False
+    standard = part.replace("-", "+").replace("_", "/")
+    try:
+        canonical = base64.b64encode(base64.b64decode(standard, validate=True)).decode()
+    except (binascii.Error, ValueError):
+        return False
+    if canonical != standard:
+        return False
+    if part.endswith("="):
+        return True
+    if len(part) < 16 or not any(c.isupper() for c in part):
+        return False
+    if not any(c.islower() for c in part):
+        return False
+    inner_symbol = any(c in "+/-_" for c in part[:-1])
+    return len(part) >= 24 or inner_symbol or any(c.isdigit() for c in part)
 
 
 def _check_ttl(ttl: object) -> int:
@@ -465,9 +504,12 @@ def _check_url(url: object) -> str:
         raise ConfigurationError(
             f"url must be a str such as 'redis://127.0.0.1:6379/0'; got {type(url).__name__}."
         )
-    parts = urlsplit(url)
     safe = _mask_url(url)
-    if parts.scheme not in _SCHEMES:
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        scheme = ""
+    if scheme not in _SCHEMES:
         raise ConfigurationError(
             f"The Redis URL {safe} must start with redis://, rediss:// (TLS) or unix://."
         )
@@ -475,13 +517,16 @@ def _check_url(url: object) -> str:
 
 
 def _mask_url(url: str) -> str:
+    """``url`` with its password masked, in the user info and in the query (``?password=``)."""
     try:
         parts = urlsplit(url)
-        if parts.password is None:
+        netloc = parts.netloc
+        if parts.password is not None:
+            netloc = f"{parts.username or ''}:***@{netloc.rsplit('@', 1)[1]}"
+        query = _SECRET_QUERY.sub(r"\1***", parts.query)
+        if (netloc, query) == (parts.netloc, parts.query):
             return url
-        netloc = parts.netloc.rsplit("@", 1)[1]
-        user = parts.username or ""
-        return parts._replace(netloc=f"{user}:***@{netloc}").geturl()
+        return parts._replace(netloc=netloc, query=query).geturl()
     except ValueError:
         return "<unparsable URL>"
 

@@ -23,15 +23,23 @@ from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
-from ._validation import check_bool, check_connection, check_context, resolve_audio
+from ._validation import (
+    check_bool,
+    check_callback,
+    check_clock,
+    check_connection,
+    check_context,
+    check_guard,
+    resolve_audio,
+)
 from .audio.base import AudioIO
 from .audio.formats import AudioFormat
 from .callbacks import Callback, EventBus
 from .clock import Timers
 from .engine import Engine, Malformed
-from .errors import ConfigurationError, MissingContextFieldError, SessionClosedError
+from .errors import ConfigurationError, SessionClosedError
 from .events import ProactiveEvent
-from .greetings import Greeting, GreetingContext, StrategyLike, as_strategy, missing_fields
+from .greetings import Greeting, GreetingContext, StrategyLike, as_strategy, check_fields
 from .guard import GuardLike, OnceGuard
 from .health import SessionHealth
 from .hello import GreetWhen
@@ -39,7 +47,7 @@ from .interruptions import InterruptionPolicy
 from .lifecycle import IfUserSpeaking, SpeechKind, SpeechState
 from .microphone import MicrophoneUplink
 from .nudge import IdleNudge
-from .options import UNSET, check_clock, engine_config, greet_when_from
+from .options import UNSET, engine_config, greet_when_from
 from .outcome import GreetingMetrics, GreetingOutcome
 from .playout import Speaker
 from .shell import Driver, running_loop
@@ -87,8 +95,8 @@ class ProactiveSession:
             await proactive.handle(event)
 
     or let it drive the loop with :meth:`run`, trigger the greeting yourself with
-    :meth:`greet`, and speak again later with :meth:`say`. The rules are explained in
-    [Concepts](../concepts/floor.md).
+    :meth:`greet`, and speak again later with :meth:`say`. The rules:
+    [the floor](../concepts/floor.md) and [when speech fires](../concepts/when-speech-fires.md).
 
     Args:
         conn: An ``azure.ai.voicelive.aio.VoiceLiveConnection`` (or a ``FakeConnection``).
@@ -153,20 +161,16 @@ class ProactiveSession:
     ) -> None:
         check_connection(conn)
         when = greet_when_from(greet_when, greet_on_ready)
-        clock = check_clock(clock, now)
-        if guard is not None and (
-            isinstance(guard, type) or not callable(getattr(guard, "try_acquire", None))
-        ):
-            raise ConfigurationError(
-                f"guard must have a try_acquire() method: pass vp.OnceGuard(), "
-                f"vp.RedisOnceGuard.from_url(...) or your own GuardLike, not {guard!r}"
-            )
+        check_clock(clock)
+        if now is not None:
+            check_callback("now", now, 0, allow_async=False)
+        check_guard(guard)
         strategy = as_strategy(greeting)
         self._strategy = strategy
         resume = as_strategy(resume_greeting) if resume_greeting is not None else None
         self._context: dict[str, Any] | None = check_context(context)
         if self._context is not None:
-            self._check_fields(frozenset(self._context))
+            check_fields(strategy, self._context)
         if isinstance(audio, _Default):
             from .audio.device import SounddeviceAudioIO
 
@@ -344,9 +348,8 @@ class ProactiveSession:
         connection or an unreadable frame ends the run; it is recorded, not raised.
         """
         self._ensure_open()
-        handler: object = on_event
-        if handler is not None and not callable(handler):
-            raise ConfigurationError(f"on_event must be a function of one event, not {on_event!r}")
+        if on_event is not None:
+            check_callback("run(on_event=...)", on_event, 1, what="the server event")
         if self._running:
             raise RuntimeError("run() is already iterating this connection.")
         self._bind(asyncio.get_running_loop())
@@ -549,17 +552,6 @@ class ProactiveSession:
             session_id=self._engine.core.session_id,
             now=self._now() if self._now is not None else None,
         )
-
-    def _check_fields(self, available: frozenset[str]) -> None:
-        missing = missing_fields(self._strategy, available)
-        if missing:
-            raise MissingContextFieldError(
-                f"The greeting {self._strategy!r} needs context field(s) {sorted(missing)}; "
-                f"the context has {sorted(available)}. Add them to context=..., add a "
-                "fallback (`TemplateGreeting(...) | StaticGreeting(...)`), or pass "
-                "context=None if the values only arrive later.",
-                fields=missing,
-            )
 
     def _is_closed(self) -> bool:
         return self._closed

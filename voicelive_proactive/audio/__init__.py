@@ -5,6 +5,10 @@
 :class:`NullAudioIO` and :class:`WavAudioIO` need no sound device at all.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from voicelive_proactive.audio.base import (
     BYTES_PER_MS,
     SAMPLE_RATE,
@@ -13,9 +17,11 @@ from voicelive_proactive.audio.base import (
     FrameCallback,
     PlayoutAware,
 )
-from voicelive_proactive.audio.device import SounddeviceAudioIO
-from voicelive_proactive.audio.files import NullAudioIO, WavAudioIO
 from voicelive_proactive.audio.formats import PCM16_24K, AudioFormat
+
+if TYPE_CHECKING:
+    from voicelive_proactive.audio.device import SounddeviceAudioIO
+    from voicelive_proactive.audio.files import NullAudioIO, WavAudioIO
 
 __all__ = [
     "BYTES_PER_MS",
@@ -30,3 +36,26 @@ __all__ = [
     "SounddeviceAudioIO",
     "WavAudioIO",
 ]
+
+# The backends load on first use: an app that brings its own audio (or none) never pays for
+# the device and file machinery.
+_LAZY = {
+    "SounddeviceAudioIO": "voicelive_proactive.audio.device",
+    "NullAudioIO": "voicelive_proactive.audio.files",
+    "WavAudioIO": "voicelive_proactive.audio.files",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

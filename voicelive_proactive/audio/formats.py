@@ -18,12 +18,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal, TypeAlias
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
 from voicelive_proactive.errors import ConfigurationError
+
+if TYPE_CHECKING:  # numpy is imported by the conversions only: importing formats stays light
+    import numpy as np
+    import numpy.typing as npt
+
+    Int16Array: TypeAlias = npt.NDArray[np.int16]
 
 __all__ = [
     "INPUT_SAMPLE_RATES",
@@ -172,11 +175,11 @@ _ULAW_CLIP: Final = 8159  # in 14-bit units
 _ULAW_SEGMENT_ENDS: Final = (0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF)
 _ALAW_SEGMENT_ENDS: Final = (0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF)
 
-Int16Array: TypeAlias = npt.NDArray[np.int16]
-
 
 @functools.cache
 def _ulaw_decode_table() -> Int16Array:
+    import numpy as np
+
     codes = ~np.arange(256, dtype=np.int32) & 0xFF
     exponent = (codes >> 4) & 0x07
     mantissa = codes & 0x0F
@@ -186,6 +189,8 @@ def _ulaw_decode_table() -> Int16Array:
 
 @functools.cache
 def _ulaw_encode_table() -> npt.NDArray[np.uint8]:
+    import numpy as np
+
     samples = np.arange(-32768, 32768, dtype=np.int32) >> 2  # 14-bit linear
     mask = np.where(samples < 0, 0x7F, 0xFF)
     magnitude = np.minimum(np.abs(samples), _ULAW_CLIP) + (_ULAW_BIAS >> 2)
@@ -198,6 +203,8 @@ def _ulaw_encode_table() -> npt.NDArray[np.uint8]:
 
 @functools.cache
 def _alaw_decode_table() -> Int16Array:
+    import numpy as np
+
     codes = np.arange(256, dtype=np.int32) ^ 0x55
     segment = (codes & 0x70) >> 4
     value = ((codes & 0x0F) << 4) + 8
@@ -208,6 +215,8 @@ def _alaw_decode_table() -> Int16Array:
 
 @functools.cache
 def _alaw_encode_table() -> npt.NDArray[np.uint8]:
+    import numpy as np
+
     samples = np.arange(-32768, 32768, dtype=np.int32) >> 3  # 13-bit linear
     mask = np.where(samples >= 0, 0xD5, 0x55)
     magnitude = np.where(samples >= 0, samples, -samples - 1)
@@ -220,6 +229,8 @@ def _alaw_encode_table() -> npt.NDArray[np.uint8]:
 
 
 def _as_int16(pcm: bytes | bytearray | memoryview) -> Int16Array:
+    import numpy as np
+
     if len(pcm) % 2:
         raise ValueError(f"PCM16 has an even number of bytes, got {len(pcm)}")
     return np.frombuffer(pcm, dtype="<i2")
@@ -227,22 +238,30 @@ def _as_int16(pcm: bytes | bytearray | memoryview) -> Int16Array:
 
 def ulaw_to_pcm16(data: bytes | bytearray | memoryview) -> bytes:
     """Decode G.711 µ-law to 16-bit little-endian PCM (twice the bytes)."""
+    import numpy as np
+
     return _ulaw_decode_table()[np.frombuffer(data, dtype=np.uint8)].astype("<i2").tobytes()
 
 
 def alaw_to_pcm16(data: bytes | bytearray | memoryview) -> bytes:
     """Decode G.711 A-law to 16-bit little-endian PCM (twice the bytes)."""
+    import numpy as np
+
     return _alaw_decode_table()[np.frombuffer(data, dtype=np.uint8)].astype("<i2").tobytes()
 
 
 def pcm16_to_ulaw(pcm: bytes | bytearray | memoryview) -> bytes:
     """Encode 16-bit little-endian PCM as G.711 µ-law (half the bytes)."""
+    import numpy as np
+
     index = _as_int16(pcm).astype(np.int32) + 32768
     return _ulaw_encode_table()[index].tobytes()
 
 
 def pcm16_to_alaw(pcm: bytes | bytearray | memoryview) -> bytes:
     """Encode 16-bit little-endian PCM as G.711 A-law (half the bytes)."""
+    import numpy as np
+
     index = _as_int16(pcm).astype(np.int32) + 32768
     return _alaw_encode_table()[index].tobytes()
 
@@ -272,6 +291,7 @@ def resample_pcm16(pcm: bytes | bytearray | memoryview, src_rate: int, dst_rate:
     """Resample a whole PCM16 clip with libsoxr; streams want :class:`Resampler`."""
     if src_rate == dst_rate or not pcm:
         return bytes(pcm)
+    import numpy as np
     import soxr
 
     out = soxr.resample(_as_int16(pcm), src_rate, dst_rate, quality="HQ")
@@ -305,6 +325,8 @@ class Resampler:
         """Resample the next chunk (``last=True`` also flushes, like :meth:`flush`)."""
         if self._stream is None:
             return bytes(pcm)
+        import numpy as np
+
         out = self._stream.resample_chunk(_as_int16(pcm), last=last)
         if last:
             self._stream.clear()

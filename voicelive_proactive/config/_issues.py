@@ -121,7 +121,8 @@ def issues_from(error: ValidationError, data: Any) -> tuple[ConfigIssue, ...]:
     for detail in error.errors():
         path, node, parent = _walk(data, detail["loc"])
         message, cause = _message(detail, node, parent)
-        if isinstance((detail.get("ctx") or {}).get("error"), RuleError):
-            path += "." + detail["ctx"]["error"].key
+        rule = (detail.get("ctx") or {}).get("error")
+        if isinstance(rule, RuleError) and rule.key is not None:
+            path += "." + rule.key
         issues.append(ConfigIssue(path, message, cause))
     return tuple(issues)

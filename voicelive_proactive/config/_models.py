@@ -11,12 +11,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     PrivateAttr,
     StrictInt,
     StrictStr,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -31,15 +34,17 @@ from voicelive_proactive.greetings import (
     RandomGreeting,
     StaticGreeting,
     TemplateGreeting,
+    check_locale_tag,
 )
 
 __all__ = ["KINDS", "GreetingDocument", "RuleError", "StrategyConfig"]
 
 
 class RuleError(ValueError):
-    """A strategy rejected a value; ``key`` is the configuration key it is about."""
+    """A strategy rejected a value; ``key`` is the configuration key it is about (None: the
+    error is already located at that key)."""
 
-    def __init__(self, key: str, error: GreetingConfigError) -> None:
+    def __init__(self, key: str | None, error: GreetingConfigError) -> None:
         super().__init__(str(error))
         self.key = key
         self.error = error
@@ -47,6 +52,17 @@ class RuleError(ValueError):
 
 # Schema-only hints for editors (never used to validate: the strategies do that).
 _TEXT_HINT: dict[str, Any] = {"minLength": 1, "maxLength": MAX_GREETING_CHARS}
+
+
+def _check_tag(tag: str) -> str:
+    try:
+        return check_locale_tag(tag)
+    except GreetingConfigError as exc:
+        raise RuleError(None, exc) from exc
+
+
+# A key of a locales table, checked on its own: a bad tag is reported with every other problem.
+_LocaleTag = Annotated[StrictStr, AfterValidator(_check_tag)]
 
 
 def _locales() -> Any:
@@ -65,7 +81,7 @@ class _Node(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     if TYPE_CHECKING:  # each kind declares it last (see _locales)
-        locales: dict[str, StrategyConfig]
+        locales: dict[_LocaleTag, StrategyConfig]
     # The key the strategy's own checks are about, for error paths.
     checked_key: ClassVar[str]
 
@@ -73,6 +89,24 @@ class _Node(BaseModel):
 
     def _build(self) -> GreetingStrategy:
         raise NotImplementedError
+
+    @classmethod
+    def _check(cls, value: Any) -> object:
+        """Build what the strategy can from ``checked_key`` alone, running its own checks."""
+        raise NotImplementedError
+
+    @field_validator("text", "choices", "instructions", "chain", check_fields=False)
+    @classmethod
+    def _check_own_key(cls, value: Any, info: ValidationInfo) -> Any:
+        # The strategy's checks on its own key run as soon as that key is valid. The node's
+        # after-validator runs only once *every* key is valid, so a file with a bad template
+        # and a misspelled key elsewhere would otherwise report only the misspelling.
+        if info.field_name == cls.checked_key:
+            try:
+                cls._check(value)
+            except GreetingConfigError as exc:
+                raise RuleError(None, exc) from exc
+        return value
 
     @model_validator(mode="after")
     def _build_strategy(self) -> _Node:
@@ -104,10 +138,14 @@ class StaticConfig(_Node):
     type: Literal["static"]
     text: StrictStr = Field(description="The line to speak.", json_schema_extra=_TEXT_HINT)
 
-    locales: dict[str, StrategyConfig] = _locales()
+    locales: dict[_LocaleTag, StrategyConfig] = _locales()
 
     def _build(self) -> GreetingStrategy:
         return StaticGreeting(self.text)
+
+    @classmethod
+    def _check(cls, value: Any) -> object:
+        return StaticGreeting(value)
 
 
 class TemplateConfig(_Node):
@@ -122,10 +160,14 @@ class TemplateConfig(_Node):
         json_schema_extra=_TEXT_HINT,
     )
 
-    locales: dict[str, StrategyConfig] = _locales()
+    locales: dict[_LocaleTag, StrategyConfig] = _locales()
 
     def _build(self) -> GreetingStrategy:
         return TemplateGreeting(self.text)
+
+    @classmethod
+    def _check(cls, value: Any) -> object:
+        return TemplateGreeting(value)
 
 
 class RandomConfig(_Node):
@@ -142,10 +184,14 @@ class RandomConfig(_Node):
         default=None, description="Makes the picks repeatable (mostly for tests)."
     )
 
-    locales: dict[str, StrategyConfig] = _locales()
+    locales: dict[_LocaleTag, StrategyConfig] = _locales()
 
     def _build(self) -> GreetingStrategy:
         return RandomGreeting(self.choices, seed=self.seed)
+
+    @classmethod
+    def _check(cls, value: Any) -> object:
+        return RandomGreeting(value)
 
 
 class LLMConfig(_Node):
@@ -159,10 +205,14 @@ class LLMConfig(_Node):
         json_schema_extra=_TEXT_HINT,
     )
 
-    locales: dict[str, StrategyConfig] = _locales()
+    locales: dict[_LocaleTag, StrategyConfig] = _locales()
 
     def _build(self) -> GreetingStrategy:
         return LLMGreeting(self.instructions)
+
+    @classmethod
+    def _check(cls, value: Any) -> object:
+        return LLMGreeting(value)
 
 
 class FallbackConfig(_Node):
@@ -175,10 +225,14 @@ class FallbackConfig(_Node):
         description="The strategies, first choice first.", json_schema_extra={"minItems": 1}
     )
 
-    locales: dict[str, StrategyConfig] = _locales()
+    locales: dict[_LocaleTag, StrategyConfig] = _locales()
 
     def _build(self) -> GreetingStrategy:
         return FallbackGreeting(*(node.strategy for node in self.chain))
+
+    @classmethod
+    def _check(cls, value: Any) -> object:
+        return FallbackGreeting(*(node.strategy for node in value))
 
 
 StrategyConfig = Annotated[

@@ -17,6 +17,7 @@ from aiohttp import web
 from .connection import ClientEventHook, EmulatedConnection
 from .faults import Faults
 from .hearing import Transcriber
+from .options import DEFAULT_PACE
 from .session_config import DEFAULT_API_VERSION, parse_api_version
 from .speech import SpeechCache
 from .voice import VOICES, VoiceName, VoiceUnavailableError, espeak_available
@@ -26,8 +27,6 @@ __all__ = ["DEFAULT_MAX_FRAME_BYTES", "DEFAULT_PACE", "PATH", "Emulator", "Emula
 log = logging.getLogger(__name__)
 
 PATH: Final = "/voice-live/realtime"
-DEFAULT_PACE: Final = 4.0
-"""Audio goes out 4x faster than real time: quick tests, yet still a stream, like the service."""
 DEFAULT_MAX_FRAME_BYTES: Final = 4 * 1024 * 1024
 """The SDK's own limit; a larger client frame closes the socket with 1009 (message too big)."""
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 from collections.abc import Callable, Iterable
 
 from .faults import Faults
+from .options import phrases as phrases_from
 from .server import DEFAULT_PACE, Emulator
 from .voice import VoiceName
 
-__all__ = ["announce", "serve"]
+__all__ = ["announce", "serve", "serve_from_args"]
 
 
 def announce(emulator: Emulator) -> None:
@@ -64,3 +67,17 @@ async def serve(
         for signum in handled:
             loop.remove_signal_handler(signum)
     print("emulator stopped", file=sys.stderr, flush=True)
+
+
+async def serve_from_args(args: argparse.Namespace) -> None:
+    """:func:`serve` with the options of :func:`~.options.add_arguments`, as parsed."""
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
+    await serve(
+        args.host,
+        args.port,
+        api_key=args.api_key,
+        allow_remote=args.allow_remote,
+        pace=args.pace,
+        voice=args.voice,
+        phrases=phrases_from(args),
+    )

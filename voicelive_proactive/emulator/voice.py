@@ -13,12 +13,13 @@ import logging
 import re
 import threading
 import zlib
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
 from .hearing import REGISTRY
+from .options import VOICES, VoiceName
 
 __all__ = [
     "MAX_TEXT_CHARS",
@@ -36,8 +37,6 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE: Final = 24_000
 """Voice Live's ``pcm16``: 24 kHz, mono, 16-bit little-endian."""
 
-VoiceName = Literal["auto", "espeak", "synthetic"]
-VOICES: Final[tuple[VoiceName, ...]] = ("auto", "espeak", "synthetic")
 
 # Below this RMS eSpeak has produced (near) silence, e.g. for text that is only punctuation.
 _SILENCE_RMS: Final = 50.0
