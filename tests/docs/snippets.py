@@ -2,9 +2,11 @@
 
 The conventions, which the pages follow and ``test_doc_blocks.py`` enforces:
 
-- ```` ```python ```` runs. Blocks on one page share their names, in order, so a page can
-  build on its earlier blocks. Top-level ``await`` is allowed (as in ``python -m asyncio``
-  or a notebook); everything runs in a fresh temporary directory, per page.
+- ```` ```python ```` runs, as ``python block.py`` would run it: each block is a complete
+  program (its own imports, ``asyncio.run(main())`` where it needs ``await``), starting
+  from an empty namespace, so a reader can copy any one block into a file and run it.
+  Top-level ``await`` is a ``SyntaxError`` there, so it is one here too. The blocks of a
+  page run in a fresh temporary directory, per page.
 - ``<!-- invisible-code-block: python ... -->`` runs too, unseen: it calls what the
   visible block before it defined (a test function, say).
 - ```` ```python title="Sketch: ..." ```` is a deliberately unrunnable sketch (a
@@ -24,18 +26,17 @@ the pages about connecting to Azure, through ``AZURE_VOICELIVE_ENDPOINT`` and
 
 from __future__ import annotations
 
-import ast
-import asyncio
 import contextlib
 import doctest
-import inspect
 import io
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -76,34 +77,67 @@ def _expect_output(expected: str, actual: str, what: str) -> str | None:
 # ------------------------------------------------------------------------------------ python
 
 
-def evaluate_python(example: Example) -> None:
+def _run_module(example: Example) -> None:
+    """Run the block as ``python block.py`` would: a module, no top-level ``await``."""
     namespace = example.namespace
     source = "\n" * (example.line + example.parsed.line_offset) + str(example.parsed)
-    code = compile(
-        source, example.path, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True
-    )
+    code = compile(source, example.path, "exec", dont_inherit=True)
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    with contextlib.redirect_stdout(out), _time_limit(SNIPPET_TIMEOUT):
         try:
-            if code.co_flags & inspect.CO_COROUTINE:
-                loop: asyncio.AbstractEventLoop = namespace["__loop__"]
-                loop.run_until_complete(asyncio.wait_for(eval(code, namespace), SNIPPET_TIMEOUT))
-            else:
-                exec(code, namespace)
+            exec(code, namespace)
         finally:
             namespace.pop("__builtins__", None)
             namespace["__stdout__"] = out.getvalue()
             sys.stdout.write(out.getvalue())
 
 
+def evaluate_python(example: Example) -> None:
+    """A visible block is a program of its own: it starts from an empty namespace, so it
+    cannot lean on an earlier block (a reader copies one block into one file)."""
+    for name in [name for name in example.namespace if not name.startswith("__")]:
+        del example.namespace[name]
+    _run_module(example)
+
+
+def evaluate_hidden(example: Example) -> None:
+    """An invisible block runs after the visible one, in its namespace (to call its tests)."""
+    _run_module(example)
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Fail a block that hangs (asyncio.run has no timeout of its own)."""
+    if (
+        not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise TimeoutError(f"the block ran for more than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def parse_python(document: Document) -> Iterable[Region]:
     if any(document.path.endswith(path) for path in RUN_ELSEWHERE):
         return
     hidden = DirectiveInHTMLCommentLexer(directive="invisible-code-block", arguments="python")
-    regions = [*_blocks(document, "python"), *hidden(document)]
-    for region in sorted(regions, key=lambda r: r.start):
+    for region in _blocks(document, "python"):
         region.parsed = region.lexemes["source"]
         region.evaluator = evaluate_python
+        yield region
+    for region in hidden(document):
+        region.parsed = region.lexemes["source"]
+        region.evaluator = evaluate_hidden
         yield region
 
 
@@ -195,27 +229,16 @@ def parse_toml(document: Document) -> Iterable[Region]:
 
 
 def setup(namespace: dict[str, Any]) -> None:
-    """Each page runs in its own temporary directory, with its own event loop."""
+    """Each page runs in its own temporary directory."""
     workdir = tempfile.TemporaryDirectory(prefix="vp-docs-")
     namespace["__workdir__"] = workdir
     namespace["__cwd__"] = os.getcwd()
     os.chdir(workdir.name)
-    namespace["__loop__"] = asyncio.new_event_loop()
 
 
 def teardown(namespace: dict[str, Any]) -> None:
-    loop: asyncio.AbstractEventLoop = namespace["__loop__"]
-    try:
-        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.run_until_complete(loop.shutdown_asyncgens())
-    finally:
-        loop.close()
-        os.chdir(namespace["__cwd__"])
-        namespace["__workdir__"].cleanup()
+    os.chdir(namespace["__cwd__"])
+    namespace["__workdir__"].cleanup()
 
 
 SYBIL = Sybil(
