@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -110,6 +111,26 @@ def test_the_pytest_plugin_loads(clean_venv: Path, tmp_path: Path) -> None:
     out = run(clean_venv, "-m", "pytest", "--fixtures", "-p", "no:cacheprovider", cwd=tmp_path)
     for fixture in ("fake_connection", "memory_audio", "emulator"):
         assert fixture in out, out
+
+
+def documented_pytest_configuration() -> str:
+    """The ```toml block of the testing how-to: what a reader puts in pyproject.toml."""
+    page = (REPO / "docs" / "how-to" / "testing.md").read_text(encoding="utf-8")
+    [block] = re.findall(r"^```toml\n(\[tool\.pytest\.ini_options\]\n.*?)^```", page, re.M | re.S)
+    return str(block)
+
+
+def test_the_documented_configuration_runs_cleanly_with_warnings_as_errors(
+    clean_venv: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "my-agent"
+    (project / "tests").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(documented_pytest_configuration(), encoding="utf-8")
+    example = (REPO / "examples" / "test_my_agent.py").read_text(encoding="utf-8")
+    (project / "tests" / "test_my_agent.py").write_text(example, encoding="utf-8")
+    out = run(clean_venv, "-m", "pytest", "-W", "error", "-p", "no:cacheprovider", cwd=project)
+    assert "4 passed" in out, out
+    assert "warning" not in out.lower(), out
 
 
 def test_the_example_test_file_passes_in_a_fresh_project(clean_venv: Path, tmp_path: Path) -> None:
