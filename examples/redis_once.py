@@ -49,8 +49,7 @@ async def one_connection(client: aioredis.Redis, call_id: str) -> vp.GreetingOut
         async with proactive:
             runner = asyncio.create_task(proactive.run())
             outcome = await proactive.wait(timeout=30)
-            await conn.close()  # the socket drops (the call goes on)
-            await runner
+            runner.cancel()  # leaving voicelive_connection() closes the socket (the call goes on)
     return outcome
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -57,3 +58,10 @@ def run_python(
         cwd=cwd,
         check=False,
     )
+
+
+def documented_pytest_configuration() -> str:
+    """The ```toml block of the testing how-to: what a reader puts in pyproject.toml."""
+    page = (EXAMPLES.parent / "docs" / "how-to" / "testing.md").read_text(encoding="utf-8")
+    [block] = re.findall(r"^```toml\n(\[tool\.pytest\.ini_options\]\n.*?)^```", page, re.M | re.S)
+    return str(block)

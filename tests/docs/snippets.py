@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import doctest
 import io
+import logging
 import os
 import re
 import shlex
@@ -83,13 +84,30 @@ def _run_module(example: Example) -> None:
     source = "\n" * (example.line + example.parsed.line_offset) + str(example.parsed)
     code = compile(source, example.path, "exec", dont_inherit=True)
     out = io.StringIO()
-    with contextlib.redirect_stdout(out), _time_limit(SNIPPET_TIMEOUT):
-        try:
-            exec(code, namespace)
-        finally:
-            namespace.pop("__builtins__", None)
-            namespace["__stdout__"] = out.getvalue()
-            sys.stdout.write(out.getvalue())
+    sdk = _Warnings()
+    logging.getLogger("azure").addHandler(sdk)
+    try:
+        with contextlib.redirect_stdout(out), _time_limit(SNIPPET_TIMEOUT):
+            try:
+                exec(code, namespace)
+            finally:
+                namespace.pop("__builtins__", None)
+                namespace["__stdout__"] = out.getvalue()
+                sys.stdout.write(out.getvalue())
+    finally:
+        logging.getLogger("azure").removeHandler(sdk)
+    # A reader running the block would see these on stderr (e.g. the SDK's "Unexpected
+    # WebSocket message type" when a connection is closed under a running reader).
+    assert not sdk.messages, f"the block made the Azure SDK warn: {sdk.messages}"
+
+
+class _Warnings(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(f"{record.name}: {record.getMessage()}")
 
 
 def evaluate_python(example: Example) -> None:

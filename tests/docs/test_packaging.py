@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import email
 import os
-import re
 import subprocess
 import sys
 import tarfile
@@ -19,6 +18,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import documented_pytest_configuration
 
 from .snippets import REPO
 
@@ -111,13 +112,6 @@ def test_the_pytest_plugin_loads(clean_venv: Path, tmp_path: Path) -> None:
     out = run(clean_venv, "-m", "pytest", "--fixtures", "-p", "no:cacheprovider", cwd=tmp_path)
     for fixture in ("fake_connection", "memory_audio", "emulator"):
         assert fixture in out, out
-
-
-def documented_pytest_configuration() -> str:
-    """The ```toml block of the testing how-to: what a reader puts in pyproject.toml."""
-    page = (REPO / "docs" / "how-to" / "testing.md").read_text(encoding="utf-8")
-    [block] = re.findall(r"^```toml\n(\[tool\.pytest\.ini_options\]\n.*?)^```", page, re.M | re.S)
-    return str(block)
 
 
 def test_the_documented_configuration_runs_cleanly_with_warnings_as_errors(

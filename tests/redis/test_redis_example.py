@@ -23,6 +23,7 @@ def test_the_reconnect_is_not_greeted_again(tmp_path: Path, redis_server: RedisS
     result = run_example(tmp_path, redis_server.url)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "using the local emulator" in result.stdout
+    assert "Unexpected WebSocket message type" not in result.stdout + result.stderr
     assert "first connection: sent; said: 'Hello! Thanks for calling." in result.stdout
     assert 'after reconnecting: sent, resumed=True; said: "Sorry, we were cut off.' in result.stdout
     assert f"greeted by: {os.uname().nodename}:" in result.stdout
