@@ -21,7 +21,9 @@ The conventions, which the pages follow and ``test_doc_blocks.py`` enforces:
 
 Pages that need a service talk to the bundled emulator: either in their own code, or, for
 the pages about connecting to Azure, through ``AZURE_VOICELIVE_ENDPOINT`` and
-``AZURE_VOICELIVE_API_KEY``, which point at an emulator process during the test.
+``AZURE_VOICELIVE_API_KEY``, which point at an emulator process during the test; that
+process also answers ``DefaultAzureCredential`` as a managed identity endpoint would
+(``IDENTITY_ENDPOINT``, ``IDENTITY_HEADER``), with a token the emulator accepts.
 """
 
 from __future__ import annotations
@@ -271,10 +273,12 @@ SYBIL = Sybil(
 
 
 @contextlib.contextmanager
-def emulator_process() -> Iterator[tuple[str, str]]:
-    """A standalone emulator (as fast as it goes), for pages that read the environment."""
+def emulator_process() -> Iterator[dict[str, str]]:
+    """A standalone emulator (as fast as it goes) and a managed identity endpoint whose token
+    it accepts (``service.py``), for pages that read the environment."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "voicelive_proactive.emulator", "--port", "0", "--pace", "0"],
+        [sys.executable, "-m", "tests.docs.service"],
+        cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -282,8 +286,7 @@ def emulator_process() -> Iterator[tuple[str, str]]:
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
-        fields = dict(part.split("=", 1) for part in shlex.split(line))
-        yield fields["endpoint"], fields["api_key"]
+        yield dict(part.split("=", 1) for part in shlex.split(line))
     finally:
         process.terminate()
         process.wait(timeout=30)
