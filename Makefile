@@ -9,6 +9,7 @@ STAMP  := $(VENV)/.installed
 help:
 	@echo "make demo   run a proactive session (embedded emulator unless AZURE_VOICELIVE_ENDPOINT is set)"
 	@echo "make test   lint, format check, mypy --strict, the docs build and the whole test suite"
+	@echo "            (as root with apt: installs libportaudio2, redis-server, chromium, npm)"
 	@echo "            (every snippet in README.md and docs/ and every example runs)"
 	@echo "make docs   the documentation site into site/ (mkdocs --strict, offline)"
 	@echo "make bench  benchmarks against the strongest bare loop; a complete run writes"
@@ -27,9 +28,10 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 venv: $(STAMP)
 
-# PortAudio and redis-server are system packages: install them when we can (root, apt),
-# otherwise the tests that need them skip and say why (the Redis tests start their own
-# redis-server on a free loopback port).
+# PortAudio, redis-server, Chromium and npm are system packages: install them when we can
+# (root, apt), otherwise the tests that need them skip and say why (the Redis tests start
+# their own redis-server on a free loopback port). npm fetches Mermaid's bundle for the docs
+# once (then it is cached), so the docs need it the first time.
 system-deps:
 	@if ldconfig -p 2>/dev/null | grep -q libportaudio.so.2; then :; \
 	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
@@ -52,6 +54,13 @@ system-deps:
 		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1)) || \
 		echo "warning: could not install chromium; the docs' screenshot tests will skip"; \
 	else echo "note: chromium missing and not root; the docs' screenshot tests will skip"; fi
+	@if command -v npm >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing npm (apt-get), for the docs' Mermaid bundle"; \
+		(apt-get install -y -qq npm >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq npm >/dev/null 2>&1)) || \
+		echo "warning: could not install npm; make docs will say what to do"; \
+	else echo "note: npm missing and not root; make docs needs it once (apt-get install npm)"; fi
 
 lint: venv
 	$(BIN)/ruff check .
@@ -68,7 +77,7 @@ pytest: venv system-deps docs
 # The site: strict (a broken link or a missing reference fails) and offline. Mermaid's
 # browser bundle comes from the npm registry once (cached in .cache/docs) and is served
 # from the site itself, so the built pages need no network either.
-docs: venv
+docs: venv system-deps
 	$(BIN)/python docs/_tools/fetch_mermaid.py
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 

@@ -30,20 +30,26 @@ import binascii
 import contextlib
 import json
 import logging
+import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+from azure.ai.voicelive.aio import VoiceLiveConnection, connect
+from azure.core.credentials import AzureKeyCredential
+from azure.core.credentials_async import AsyncTokenCredential
+from azure.identity.aio import DefaultAzureCredential
 
 import voicelive_proactive as vp
 from voicelive_proactive.audio import PCM16_24K, AudioFormat
 from voicelive_proactive.audio.convert import Transcoder, check_formats
 from voicelive_proactive.audio.formats import Encoding
 from voicelive_proactive.audio.playout import PlayoutNotifier, run_callback
+from voicelive_proactive.emulator import Emulator
 
 logger = logging.getLogger("telephony_bridge")
 
@@ -287,8 +293,6 @@ OUTCOMES = web.AppKey("outcomes", list[vp.GreetingOutcome])
 
 async def answer_call(request: web.Request) -> web.WebSocketResponse:
     """The media WebSocket endpoint: greet the caller, then hang up (a demo)."""
-    from _connection import voicelive_connection
-
     ws = web.WebSocketResponse()
     await ws.prepare(request)
     bridge = CallAudioBridge(ws)
@@ -350,6 +354,41 @@ async def main() -> vp.GreetingOutcome:
     (outcome,) = app[OUTCOMES]
     print(f"greeting {outcome.status.value}; the phone heard {heard // 48} ms in {frames} frames")
     return outcome
+
+
+# -- the connection: the same in every example --------------------------------------------
+# Azure when AZURE_VOICELIVE_ENDPOINT is set (with AZURE_VOICELIVE_API_KEY, or signed in for
+# DefaultAzureCredential without it); otherwise the bundled emulator, so it runs anywhere.
+
+SESSION = {
+    "modalities": ["text", "audio"],
+    "instructions": "You are a helpful, concise assistant.",
+    "voice": {"type": "azure-standard", "name": "en-US-AvaNeural"},
+    "turn_detection": {"type": "server_vad", "threshold": 0.5, "silence_duration_ms": 500},
+}
+
+
+@contextlib.asynccontextmanager
+async def voicelive_connection() -> AsyncIterator[VoiceLiveConnection]:
+    """A connected Voice Live session, configured with SESSION."""
+    async with contextlib.AsyncExitStack() as stack:
+        endpoint = os.environ.get("AZURE_VOICELIVE_ENDPOINT")
+        key = os.environ.get("AZURE_VOICELIVE_API_KEY")
+        if not endpoint:
+            emulator = await stack.enter_async_context(Emulator())
+            endpoint, key = emulator.endpoint, emulator.api_key
+            print(f"(no AZURE_VOICELIVE_ENDPOINT set: using the local emulator at {endpoint})")
+        credential: AzureKeyCredential | AsyncTokenCredential
+        if key:
+            credential = AzureKeyCredential(key)
+        else:
+            credential = await stack.enter_async_context(DefaultAzureCredential())
+        model = os.environ.get("AZURE_VOICELIVE_MODEL", "gpt-realtime")
+        conn = await stack.enter_async_context(
+            connect(endpoint=vp.check_endpoint(endpoint), credential=credential, model=model)
+        )
+        await conn.session.update(session=SESSION)
+        yield conn
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 The ``fake_connection`` and ``memory_audio`` fixtures come with voicelive-proactive
 (its pytest plugin is registered when the package is installed). A fresh project needs only
-``pip install voicelive-proactive pytest pytest-asyncio``: no configuration.
+``pip install voicelive-proactive pytest pytest-asyncio``; to run it with warnings as errors
+(``pytest -W error``), also set pytest-asyncio's two options (docs/how-to/testing.md).
 
     pytest examples/test_my_agent.py      (or: python examples/test_my_agent.py)
 """

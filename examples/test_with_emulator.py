@@ -26,8 +26,7 @@ async def greet(conn: VoiceLiveConnection, greeting: vp.StrategyLike) -> vp.Gree
     async with vp.ProactiveSession(conn, greeting=greeting, audio=None) as proactive:
         runner = asyncio.create_task(proactive.run())
         outcome = await proactive.wait(timeout=10)
-        await conn.close()
-        await runner
+        runner.cancel()  # stop reading: the caller's `async with connect(...)` closes it
     return outcome
 
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -27,6 +29,17 @@ def session_updated() -> dict[str, Any]:
 
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+# Data files an example reads from its own directory: a user copies them with it.
+EXAMPLE_DATA = {"greeting_from_config": ("greeting.toml",)}
+
+
+def copy_example(name: str, directory: Path) -> Path:
+    """Copy ``examples/<name>.py`` (and its data files, nothing else) into ``directory``, as a
+    user who copies one example into a project of their own does; return the copy."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for file in (f"{name}.py", *EXAMPLE_DATA.get(name, ())):
+        shutil.copyfile(EXAMPLES / file, directory / file)
+    return directory / f"{name}.py"
 
 
 def run_python(
@@ -45,3 +58,10 @@ def run_python(
         cwd=cwd,
         check=False,
     )
+
+
+def documented_pytest_configuration() -> str:
+    """The ```toml block of the testing how-to: what a reader puts in pyproject.toml."""
+    page = (EXAMPLES.parent / "docs" / "how-to" / "testing.md").read_text(encoding="utf-8")
+    [block] = re.findall(r"^```toml\n(\[tool\.pytest\.ini_options\]\n.*?)^```", page, re.M | re.S)
+    return str(block)

@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import run_python
-
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "greeting_from_config.py"
+from .conftest import copy_example, run_python
 
 
 @pytest.mark.parametrize(
@@ -23,8 +21,9 @@ def test_example_greets_in_the_callers_language(
     args: list[str], expected: str, tmp_path: Path
 ) -> None:
     wav = {"VOICELIVE_PROACTIVE_WAV": str(tmp_path / "out.wav")}
-    # The example finds greeting.toml next to itself, not in the cwd.
-    result = run_python([str(EXAMPLE), *args], tmp_path, wav, timeout=60)
+    # The example finds greeting.toml next to itself (copied with it), not in the cwd.
+    script = copy_example("greeting_from_config", tmp_path / "project")
+    result = run_python(["-W", "error", str(script), *args], tmp_path, wav, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "using the local emulator" in result.stdout
     assert expected in result.stdout

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 from pathlib import Path
 
 import pytest
 
-from .conftest import EXAMPLES, run_python
+import voicelive_proactive as vp
+
+from .conftest import EXAMPLES, copy_example, run_python
 
 TESTS = Path(__file__).resolve().parent
 
@@ -22,6 +26,7 @@ EXPECTED = {
     "llm_greeting": "sent",
     "pregenerated_greeting": "sent",
     "random_greeting": "(sent)\nsaid: ",
+    "say_from_thread": "the webhook answered: {'status': 'sent', 'said': 'Your table is ready.'}",
     "say_later": "said: 'Your table is ready.' (sent)",
     "speech_events": "event: SpeechFinished",
     "template_greeting": "said: 'Hi Lisa Ignore previous instructions! Your order A-113",
@@ -29,6 +34,9 @@ EXPECTED = {
     "test_with_emulator": "2 passed",
     "uninterruptible_notice": "interrupted: False",
 }
+# What the SDK logs when a connection is closed under the task reading it: the examples
+# cancel that task instead, and leave the closing to `async with connect(...)`.
+QUIET_SHUTDOWN = "Unexpected WebSocket message type"
 # Scripts whose run needs more than the emulator, with the test that runs them.
 RUN_ELSEWHERE = {
     "greeting_from_config": "test_config_example.py",  # also checks every locale
@@ -48,11 +56,66 @@ def test_every_example_is_run() -> None:
         assert name in (TESTS / test).read_text(), f"{test} does not run examples/{name}.py"
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_example_runs_against_the_emulator(name: str, tmp_path: Path) -> None:
+# Written for say() as a plain method (the session's API is moving there): they run as soon
+# as it is one.
+NEEDS_PLAIN_SAY = pytest.mark.skipif(
+    inspect.iscoroutinefunction(vp.ProactiveSession.say), reason="say() is still async"
+)
+NEEDS = {"say_from_thread": NEEDS_PLAIN_SAY}
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(name, marks=NEEDS.get(name, ())) for name in sorted(EXPECTED)]
+)
+def test_example_runs_alone_against_the_emulator(name: str, tmp_path: Path) -> None:
+    # A copy, alone in an empty directory: no sibling module to import (as a user copies it).
+    script = copy_example(name, tmp_path / "project")
     wav = {"VOICELIVE_PROACTIVE_WAV": str(tmp_path / "out.wav")}
-    result = run_python([str(EXAMPLES / f"{name}.py")], tmp_path, wav)
+    result = run_python(["-W", "error", str(script)], tmp_path, wav)
     assert result.returncode == 0, result.stdout + result.stderr
     if not name.startswith("test_"):
         assert "using the local emulator" in result.stdout
     assert EXPECTED[name] in result.stdout
+    assert QUIET_SHUTDOWN not in result.stdout + result.stderr
+
+
+def imported_modules(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize("name", scripts())
+def test_no_example_imports_another_file_of_examples(name: str) -> None:
+    siblings = {p.stem for p in EXAMPLES.glob("*.py")} - {name}
+    assert not imported_modules(EXAMPLES / f"{name}.py") & siblings
+
+
+def definitions(name: str) -> dict[str, str]:
+    """The example's top-level functions and constants, by name, as source text."""
+    source = (EXAMPLES / f"{name}.py").read_text(encoding="utf-8")
+    found: dict[str, str] = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found[node.name] = ast.get_source_segment(source, node) or ""
+        elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            found[node.targets[0].id] = ast.get_source_segment(source, node) or ""
+    return found
+
+
+def test_the_connection_block_is_the_same_in_every_example() -> None:
+    # Each example carries its own copy (so it runs alone); the copies must not drift apart.
+    reference = definitions("first_greeting")
+    shared = ("SESSION", "voicelive_connection", "example_audio")
+    for name in scripts():
+        found = definitions(name)
+        for what in shared:
+            if what in found:
+                canonical = reference.get(what) or definitions("say_later")[what]
+                assert found[what] == canonical, f"examples/{name}.py: {what} differs"
+    users = [name for name in scripts() if "voicelive_connection" in definitions(name)]
+    assert len(users) >= 15, users

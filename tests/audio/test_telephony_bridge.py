@@ -23,7 +23,7 @@ import aiohttp
 import numpy as np
 from aiohttp import web
 
-from tests.conftest import EXAMPLES, run_python
+from tests.conftest import EXAMPLES, copy_example, run_python
 from voicelive_proactive.audio import AudioFormat, FormatAware, PlayoutAware
 
 WIDE = AudioFormat.from_input("pcm16", 16_000)
@@ -214,7 +214,8 @@ async def test_playout_is_estimated_from_the_byte_rate() -> None:
 
 
 def test_the_example_greets_a_caller_against_the_emulator(tmp_path: Path) -> None:
-    result = run_python(["-W", "error", str(EXAMPLES / "telephony_bridge.py")], tmp_path)
+    script = copy_example("telephony_bridge", tmp_path / "project")  # alone, as a user copies it
+    result = run_python(["-W", "error", str(script)], tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "using the local emulator" in result.stdout
     assert "greeting sent; the phone heard" in result.stdout

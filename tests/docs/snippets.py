@@ -2,9 +2,11 @@
 
 The conventions, which the pages follow and ``test_doc_blocks.py`` enforces:
 
-- ```` ```python ```` runs. Blocks on one page share their names, in order, so a page can
-  build on its earlier blocks. Top-level ``await`` is allowed (as in ``python -m asyncio``
-  or a notebook); everything runs in a fresh temporary directory, per page.
+- ```` ```python ```` runs, as ``python block.py`` would run it: each block is a complete
+  program (its own imports, ``asyncio.run(main())`` where it needs ``await``), starting
+  from an empty namespace, so a reader can copy any one block into a file and run it.
+  Top-level ``await`` is a ``SyntaxError`` there, so it is one here too. The blocks of a
+  page run in a fresh temporary directory, per page.
 - ``<!-- invisible-code-block: python ... -->`` runs too, unseen: it calls what the
   visible block before it defined (a test function, say).
 - ```` ```python title="Sketch: ..." ```` is a deliberately unrunnable sketch (a
@@ -19,23 +21,25 @@ The conventions, which the pages follow and ``test_doc_blocks.py`` enforces:
 
 Pages that need a service talk to the bundled emulator: either in their own code, or, for
 the pages about connecting to Azure, through ``AZURE_VOICELIVE_ENDPOINT`` and
-``AZURE_VOICELIVE_API_KEY``, which point at an emulator process during the test.
+``AZURE_VOICELIVE_API_KEY``, which point at an emulator process during the test; that
+process also answers ``DefaultAzureCredential`` as a managed identity endpoint would
+(``IDENTITY_ENDPOINT``, ``IDENTITY_HEADER``), with a token the emulator accepts.
 """
 
 from __future__ import annotations
 
-import ast
-import asyncio
 import contextlib
 import doctest
-import inspect
 import io
+import logging
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -76,34 +80,84 @@ def _expect_output(expected: str, actual: str, what: str) -> str | None:
 # ------------------------------------------------------------------------------------ python
 
 
-def evaluate_python(example: Example) -> None:
+def _run_module(example: Example) -> None:
+    """Run the block as ``python block.py`` would: a module, no top-level ``await``."""
     namespace = example.namespace
     source = "\n" * (example.line + example.parsed.line_offset) + str(example.parsed)
-    code = compile(
-        source, example.path, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True
-    )
+    code = compile(source, example.path, "exec", dont_inherit=True)
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        try:
-            if code.co_flags & inspect.CO_COROUTINE:
-                loop: asyncio.AbstractEventLoop = namespace["__loop__"]
-                loop.run_until_complete(asyncio.wait_for(eval(code, namespace), SNIPPET_TIMEOUT))
-            else:
+    sdk = _Warnings()
+    logging.getLogger("azure").addHandler(sdk)
+    try:
+        with contextlib.redirect_stdout(out), _time_limit(SNIPPET_TIMEOUT):
+            try:
                 exec(code, namespace)
-        finally:
-            namespace.pop("__builtins__", None)
-            namespace["__stdout__"] = out.getvalue()
-            sys.stdout.write(out.getvalue())
+            finally:
+                namespace.pop("__builtins__", None)
+                namespace["__stdout__"] = out.getvalue()
+                sys.stdout.write(out.getvalue())
+    finally:
+        logging.getLogger("azure").removeHandler(sdk)
+    # A reader running the block would see these on stderr (e.g. the SDK's "Unexpected
+    # WebSocket message type" when a connection is closed under a running reader).
+    assert not sdk.messages, f"the block made the Azure SDK warn: {sdk.messages}"
+
+
+class _Warnings(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(f"{record.name}: {record.getMessage()}")
+
+
+def evaluate_python(example: Example) -> None:
+    """A visible block is a program of its own: it starts from an empty namespace, so it
+    cannot lean on an earlier block (a reader copies one block into one file)."""
+    for name in [name for name in example.namespace if not name.startswith("__")]:
+        del example.namespace[name]
+    _run_module(example)
+
+
+def evaluate_hidden(example: Example) -> None:
+    """An invisible block runs after the visible one, in its namespace (to call its tests)."""
+    _run_module(example)
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Fail a block that hangs (asyncio.run has no timeout of its own)."""
+    if (
+        not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise TimeoutError(f"the block ran for more than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def parse_python(document: Document) -> Iterable[Region]:
     if any(document.path.endswith(path) for path in RUN_ELSEWHERE):
         return
     hidden = DirectiveInHTMLCommentLexer(directive="invisible-code-block", arguments="python")
-    regions = [*_blocks(document, "python"), *hidden(document)]
-    for region in sorted(regions, key=lambda r: r.start):
+    for region in _blocks(document, "python"):
         region.parsed = region.lexemes["source"]
         region.evaluator = evaluate_python
+        yield region
+    for region in hidden(document):
+        region.parsed = region.lexemes["source"]
+        region.evaluator = evaluate_hidden
         yield region
 
 
@@ -195,27 +249,16 @@ def parse_toml(document: Document) -> Iterable[Region]:
 
 
 def setup(namespace: dict[str, Any]) -> None:
-    """Each page runs in its own temporary directory, with its own event loop."""
+    """Each page runs in its own temporary directory."""
     workdir = tempfile.TemporaryDirectory(prefix="vp-docs-")
     namespace["__workdir__"] = workdir
     namespace["__cwd__"] = os.getcwd()
     os.chdir(workdir.name)
-    namespace["__loop__"] = asyncio.new_event_loop()
 
 
 def teardown(namespace: dict[str, Any]) -> None:
-    loop: asyncio.AbstractEventLoop = namespace["__loop__"]
-    try:
-        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.run_until_complete(loop.shutdown_asyncgens())
-    finally:
-        loop.close()
-        os.chdir(namespace["__cwd__"])
-        namespace["__workdir__"].cleanup()
+    os.chdir(namespace["__cwd__"])
+    namespace["__workdir__"].cleanup()
 
 
 SYBIL = Sybil(
@@ -230,10 +273,12 @@ SYBIL = Sybil(
 
 
 @contextlib.contextmanager
-def emulator_process() -> Iterator[tuple[str, str]]:
-    """A standalone emulator (as fast as it goes), for pages that read the environment."""
+def emulator_process() -> Iterator[dict[str, str]]:
+    """A standalone emulator (as fast as it goes) and a managed identity endpoint whose token
+    it accepts (``service.py``), for pages that read the environment."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "voicelive_proactive.emulator", "--port", "0", "--pace", "0"],
+        [sys.executable, "-m", "tests.docs.service"],
+        cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -241,8 +286,7 @@ def emulator_process() -> Iterator[tuple[str, str]]:
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
-        fields = dict(part.split("=", 1) for part in shlex.split(line))
-        yield fields["endpoint"], fields["api_key"]
+        yield dict(part.split("=", 1) for part in shlex.split(line))
     finally:
         process.terminate()
         process.wait(timeout=30)

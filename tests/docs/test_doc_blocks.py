@@ -34,6 +34,23 @@ def blocks(page: Path) -> list[tuple[int, str]]:
     return found
 
 
+def python_blocks(page: Path) -> list[tuple[int, str, str]]:
+    """(line, info string, source) of every ```python block on the page."""
+    text = page.read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    found: list[tuple[int, str, str]] = []
+    for line, info in blocks(page):
+        if info.split(" ", 1)[0] != "python":
+            continue
+        body: list[str] = []
+        for source_line in lines[line:]:
+            if source_line.strip() in ("```", "~~~"):
+                break
+            body.append(source_line)
+        found.append((line, info, "".join(body)))
+    return found
+
+
 def name(page: Path) -> str:
     return page.relative_to(REPO).as_posix()
 
@@ -49,6 +66,30 @@ def test_python_and_shell_blocks_run_or_say_why_not(page: Path) -> None:
             assert re.search(r'title="Sketch\b', info), f'{where}: run it, or title="Sketch: ..."'
         if language == "console" and info != "console":
             assert "not run" in info, f'{where}: run it, or title="...: not run ..."'
+
+
+@pytest.mark.parametrize("page", PAGES, ids=name)
+def test_every_python_block_is_a_program_python_can_run(page: Path) -> None:
+    # As `python block.py` compiles it: no top-level await (a SyntaxError in a script).
+    for line, info, source in python_blocks(page):
+        if info != "python":
+            continue  # a Sketch
+        try:
+            compile(source, f"{name(page)}:{line}", "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            pytest.fail(
+                f"{name(page)}:{line + (exc.lineno or 0)}: {exc.msg}. A reader copies this "
+                "block into a file: make it a program (async def main() ... "
+                'asyncio.run(main())), or title it "Sketch: ..."'
+            )
+
+
+@pytest.mark.parametrize("page", PAGES, ids=name)
+def test_python_blocks_fit_100_columns(page: Path) -> None:
+    # The site shows 100 columns of code without cutting them (see extra.css).
+    for line, _, source in python_blocks(page):
+        for offset, text in enumerate(source.splitlines(), start=1):
+            assert len(text) <= 100, f"{name(page)}:{line + offset}: {len(text)} columns"
 
 
 def test_the_snippet_runner_sees_many_blocks() -> None:

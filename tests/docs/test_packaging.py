@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import documented_pytest_configuration
+
 from .snippets import REPO
 
 
@@ -110,6 +112,19 @@ def test_the_pytest_plugin_loads(clean_venv: Path, tmp_path: Path) -> None:
     out = run(clean_venv, "-m", "pytest", "--fixtures", "-p", "no:cacheprovider", cwd=tmp_path)
     for fixture in ("fake_connection", "memory_audio", "emulator"):
         assert fixture in out, out
+
+
+def test_the_documented_configuration_runs_cleanly_with_warnings_as_errors(
+    clean_venv: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "my-agent"
+    (project / "tests").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(documented_pytest_configuration(), encoding="utf-8")
+    example = (REPO / "examples" / "test_my_agent.py").read_text(encoding="utf-8")
+    (project / "tests" / "test_my_agent.py").write_text(example, encoding="utf-8")
+    out = run(clean_venv, "-m", "pytest", "-W", "error", "-p", "no:cacheprovider", cwd=project)
+    assert "4 passed" in out, out
+    assert "warning" not in out.lower(), out
 
 
 def test_the_example_test_file_passes_in_a_fresh_project(clean_venv: Path, tmp_path: Path) -> None:

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import html
 import http.server
+import io
+import json
 import re
 import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,9 +42,46 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+# Added to a page served with "?layout": once it is laid out, it writes what it measured
+# into the DOM as JSON, where --dump-dom shows it.
+LAYOUT_PROBE = """<script>
+window.addEventListener("load", () => setTimeout(() => {
+  const column = document.querySelector(".md-content__inner");
+  const edge = column.getBoundingClientRect().right;
+  const blocks = [...column.querySelectorAll("pre > code")].map((code) => ({
+    columns: Math.max(...code.textContent.split("\\n").map((line) => line.length)),
+    scrollWidth: code.scrollWidth,
+    clientWidth: code.clientWidth,
+    overflowX: getComputedStyle(code).overflowX,
+  }));
+  const tables = [...column.querySelectorAll("table")].map((table) => ({
+    right: table.getBoundingClientRect().right,
+    edge: edge,
+  }));
+  const out = document.createElement("pre");
+  out.id = "vp-layout";
+  out.textContent = JSON.stringify({ column: column.clientWidth, blocks, tables });
+  document.body.append(out);
+}, 200));
+</script>"""
+
+
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+    def send_head(self) -> Any:
+        path, _, query = self.path.partition("?")
+        if query != "layout":
+            return super().send_head()
+        page = Path(self.translate_path(path))
+        page = page / "index.html" if page.is_dir() else page
+        body = page.read_bytes().replace(b"</body>", LAYOUT_PROBE.encode() + b"</body>")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +97,7 @@ def site_url(built_site: Path) -> Iterator[str]:
             thread.join(timeout=10)
 
 
-def chromium(tmp_path: Path, *args: str) -> str:
+def chromium(tmp_path: Path, *args: str, scrollbars: bool = False) -> str:
     assert CHROMIUM is not None
     command = [
         CHROMIUM,
@@ -64,7 +105,7 @@ def chromium(tmp_path: Path, *args: str) -> str:
         "--no-sandbox",  # CI runs as root
         "--disable-gpu",
         "--no-first-run",
-        "--hide-scrollbars",
+        *([] if scrollbars else ["--hide-scrollbars"]),
         f"--user-data-dir={tmp_path / 'profile'}",
         # The network is closed: only the loopback server can be reached.
         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
@@ -105,3 +146,32 @@ def test_screenshot(page: str, site_url: str, tmp_path: Path) -> None:
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (1280, 1000)
     assert len(data) > 30_000, "a page with content, not a blank one"
+
+
+# Pages with code formatted at (nearly) 100 columns and with tables, the parameter table of
+# the reference among them.
+LAYOUT_PAGES = ["concepts/collaborators/", "how-to/testing/", "reference/session/"]
+
+
+@pytest.mark.parametrize("page", LAYOUT_PAGES)
+def test_code_up_to_100_columns_and_tables_fit_the_content_column(
+    page: str, site_url: str, tmp_path: Path
+) -> None:
+    # At 1280 px, with a real scrollbar taking its width: the narrowest desktop layout with
+    # both sidebars that the pages are written for.
+    dom = chromium(tmp_path, "--dump-dom", f"{site_url}{page}?layout", scrollbars=True)
+    found = re.search(r'<pre id="vp-layout">(.*?)</pre>', dom, re.S)
+    assert found, "the layout probe did not run"
+    layout = json.loads(html.unescape(found.group(1)))
+    assert layout["blocks"], "the page has code blocks"
+    for block in layout["blocks"]:
+        if block["columns"] <= 100:
+            assert block["scrollWidth"] <= block["clientWidth"], f"{page}: cut: {block}"
+        else:  # longer lines (program output, say) scroll rather than being cut
+            assert block["overflowX"] in ("auto", "scroll"), f"{page}: {block}"
+    for table in layout["tables"]:
+        assert table["right"] <= table["edge"] + 1, f"{page}: a table overflows: {table}"
+    if page == "concepts/collaborators/":
+        assert max(block["columns"] for block in layout["blocks"]) == 100
+    if page == "reference/session/":
+        assert layout["tables"], "the parameter table"

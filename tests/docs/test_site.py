@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 import voicelive_proactive as vp
 import voicelive_proactive.testing as vp_testing
 
@@ -39,6 +41,24 @@ def test_the_session_reference_shows_its_signature_and_docstring(built_site: Pat
     assert "Makes the agent speak first" in page  # the class docstring
     assert "render_timeout" in page and "greet_on_ready" in page  # the signature
     assert 'id="voicelive_proactive.ProactiveSession.say"' in page  # a method
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the ProactiveSession docstring still says 'The rules: docs/concepts/.' in plain "
+    "text (session.py belongs to the session rewrite); remove this mark with that change",
+)
+def test_docstrings_link_to_pages_instead_of_naming_their_paths(built_site: Path) -> None:
+    # A docstring's Markdown link ([the floor](../concepts/floor.md), relative to the
+    # reference page that renders it) is checked by the strict build; a bare path is not a
+    # link at all, and readers see "docs/concepts/." as text.
+    for page in sorted((built_site / "reference").rglob("*.html")):
+        html = re.sub(
+            r"<(code|pre|a|script|style)\b.*?</\1>", "", page.read_text("utf-8"), flags=re.S
+        )
+        text = re.sub(r"<[^>]+>", " ", html)
+        paths = re.findall(r"\bdocs/[\w./-]*", text)
+        assert not paths, f"{page.relative_to(built_site)} shows paths as text: {paths}"
 
 
 def test_every_page_is_built(built_site: Path) -> None:

@@ -8,22 +8,22 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import run_python
+from tests.conftest import copy_example, run_python
 
 from .conftest import RedisServer
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "redis_once.py"
 
 
 def run_example(tmp_path: Path, redis_url: str) -> subprocess.CompletedProcess[str]:
     env = {"VOICELIVE_PROACTIVE_WAV": str(tmp_path / "out.wav"), "REDIS_URL": redis_url}
-    return run_python([str(EXAMPLE)], tmp_path, env)
+    script = copy_example("redis_once", tmp_path / "project")  # alone, as a user copies it
+    return run_python(["-W", "error", str(script)], tmp_path, env)
 
 
 def test_the_reconnect_is_not_greeted_again(tmp_path: Path, redis_server: RedisServer) -> None:
     result = run_example(tmp_path, redis_server.url)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "using the local emulator" in result.stdout
+    assert "Unexpected WebSocket message type" not in result.stdout + result.stderr
     assert "first connection: sent; said: 'Hello! Thanks for calling." in result.stdout
     assert 'after reconnecting: sent, resumed=True; said: "Sorry, we were cut off.' in result.stdout
     assert f"greeted by: {os.uname().nodename}:" in result.stdout
