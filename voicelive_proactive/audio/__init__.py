@@ -11,6 +11,7 @@ from voicelive_proactive.audio.base import (
     AudioIO,
     FormatAware,
     FrameCallback,
+    Pausable,
     PlayoutAware,
 )
 from voicelive_proactive.audio.device import SounddeviceAudioIO
@@ -26,6 +27,7 @@ __all__ = [
     "FormatAware",
     "FrameCallback",
     "NullAudioIO",
+    "Pausable",
     "PlayoutAware",
     "SounddeviceAudioIO",
     "WavAudioIO",
