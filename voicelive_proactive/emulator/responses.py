@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from voicelive_proactive.audio.formats import PCM16_24K, AudioFormat
 
-from .animation import SILENCE, Word, viseme_ids, word_timeline
+from .animation import SILENCE, Word, viseme_ids
 from .conversation import Conversation
 from .events import ConnectionGone, Ids, audio_part, clone, message_item, usage
 from .model import estimate_tokens
@@ -224,14 +224,17 @@ class ActiveResponse:
         plan, send, where = self.plan, self._send, self._where()
         speech = await self._speech.get(plan.text, plan.output_format)
         chunks = speech.chunks
+        if plan.in_conversation:
+            self._conversation.set_words(self.item_id, speech.words)
         pieces = [plan.text] if plan.one_transcript_delta else _PIECES.findall(plan.text)
-        # Spread the words over the audio so the transcript keeps pace with the voice.
-        due = [index * len(chunks) // len(pieces) for index in range(len(pieces))]
-        timeline = (
-            word_timeline(plan.text, speech.duration_ms)
-            if plan.word_timestamps or plan.visemes
-            else []
-        )
+        # Each word's transcript goes out with the chunk its audio starts in, so the
+        # transcript keeps pace with the voice.
+        if len(pieces) == len(speech.words):
+            last = len(chunks) - 1
+            due = [min(word.offset_ms // speech.chunk_ms, last) for word in speech.words]
+        else:
+            due = [index * len(chunks) // len(pieces) for index in range(len(pieces))]
+        timeline = speech.words if plan.word_timestamps or plan.visemes else ()
         sent_pieces = words = next_word = 0
         loop = asyncio.get_running_loop()
         start = loop.time()
