@@ -44,6 +44,8 @@ class ResponsePlan:
     created_delay: float = 0.0
     stall_after_chunks: int | None = None
     stall_seconds: float = 0.0
+    cough_after_chunks: int | None = None
+    """Call ``on_cough`` once this many audio chunks are out (the cough fault)."""
     tool_call: ToolCall | None = None
     """Call this function instead of speaking (no audio in this response)."""
     metadata: dict[str, str] | None = None
@@ -78,6 +80,7 @@ class ActiveResponse:
         conversation: Conversation,
         speech: SpeechCache,
         release: Callable[[ActiveResponse], None],
+        on_cough: Callable[[], None] | None = None,
     ) -> None:
         self.plan = plan
         self.id = ids.new("resp")
@@ -91,6 +94,7 @@ class ActiveResponse:
         self._conversation = conversation
         self._speech = speech
         self._release = release
+        self._on_cough = on_cough
         self._finishing = False
         self._limited = False
         self._audio_ms = 0
@@ -257,6 +261,8 @@ class ActiveResponse:
             await send("response.audio.delta", {**where, "delta": chunk})
             sent = index + 1
             self._set_audio_ms(sent * speech.chunk_ms)
+            if sent == plan.cough_after_chunks and self._on_cough is not None:
+                self._on_cough()
             if sent == plan.stall_after_chunks and plan.stall_seconds > 0:
                 stalled = loop.time()
                 await self._pause(plan.stall_seconds)
