@@ -468,8 +468,9 @@ class WavAudioIO:
         """Take ``output`` from now on and feed the microphone in ``input``.
 
         The file keeps one rate: the output format's if no audio was written yet, else the
-        one it has (later audio is resampled to it). In real time, audio still pending in
-        the previous format is written at once, as if it had finished playing.
+        one it has (later audio is resampled to it). Audio still pending in the previous
+        format (in real time, or held by a pause) is written at once, as if it had finished
+        playing.
         """
         output, input = check_formats(output, input)
         with self._lock:
