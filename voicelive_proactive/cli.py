@@ -315,6 +315,41 @@ async def _greeting_or_rejection(
     return bool(done)
 
 
+async def _record(args: argparse.Namespace) -> int:
+    """Record the service's own voice saying the text, plus where each word lies."""
+    from .greetings import Greeting
+    from .recording import check_output_format, check_wav_path, record_speech
+
+    say = sys.stderr if args.json else sys.stdout
+    Greeting.spoken(args.text)  # bad input fails before connecting
+    check_output_format(args.format)
+    check_wav_path(args.out)
+    async with _connection(args, say) as conn:
+        voice = _session_config(args)["voice"]
+        recording = await record_speech(
+            conn, args.text, output_format=args.format, voice=voice, timeout=args.timeout
+        )
+    wav, words = recording.save(args.out)
+    summary = {
+        "status": "recorded",
+        "wav": str(wav),
+        "words_file": str(words),
+        "format": args.format,
+        "sample_rate": recording.format.sample_rate,
+        "duration_ms": recording.duration_ms,
+        "text": recording.words.text,
+        "words": len(recording.words.words),
+    }
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        print(
+            f"wrote {wav} ({recording.duration_ms} ms, {args.format} as 16-bit PCM at "
+            f"{recording.format.sample_rate} Hz) and {words} ({summary['words']} words)"
+        )
+    return EXIT_OK
+
+
 async def _let_audio_finish(audio: AudioIO, timeout: float) -> None:
     """Give a real device time to play what is still buffered (a file needs none)."""
     deadline = time.monotonic() + timeout
@@ -549,6 +584,39 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds to wait for the connection, then for the greeting (default 30)",
     )
 
+    record = commands.add_parser(
+        "record",
+        help="record the service's own voice saying TEXT into a WAV file, plus its words file",
+    )
+    record.add_argument("text", help="the words to say, verbatim")
+    record.add_argument(
+        "-o",
+        "--out",
+        required=True,
+        metavar="WAV",
+        help="the WAV file to write; the word timings go to NAME.words.json beside it",
+    )
+    record.add_argument(
+        "--format",
+        default="pcm16",
+        choices=["pcm16", "pcm16_16000hz", "pcm16_8000hz", "g711_ulaw", "g711_alaw"],
+        help="the service's output format (default pcm16, 24 kHz); the WAV is 16-bit PCM at "
+        "its rate, g711 decoded to 8 kHz PCM",
+    )
+    record.add_argument("--json", action="store_true", help="print one JSON summary instead")
+    record.add_argument("--model", default=os.environ.get("AZURE_VOICELIVE_MODEL", "gpt-realtime"))
+    record.add_argument(
+        "--voice", default=os.environ.get("AZURE_VOICELIVE_VOICE", "en-US-AvaNeural")
+    )
+    record.add_argument(
+        "--api-version",
+        default=os.environ.get("AZURE_VOICELIVE_API_VERSION"),
+        help="Voice Live API version (default: the SDK's)",
+    )
+    record.add_argument(
+        "--timeout", type=_positive_seconds, default=30.0, help="seconds to wait (default 30)"
+    )
+
     check = commands.add_parser(
         "check", help="validate a greeting file and show what each locale would say"
     )
@@ -612,7 +680,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args)
         if args.command == "schema":
             return _schema(args)
-        runner = _demo if args.command == "demo" else _emulator
+        runner = {"demo": _demo, "record": _record}.get(args.command, _emulator)
         return asyncio.run(runner(args))
     except BrokenPipeError:  # e.g. `... --json | head -c 100`: the reader left, nothing to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -133,6 +133,53 @@ def scenario_skip(out: Path, params: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def scenario_pause(out: Path, params: dict[str, Any]) -> dict[str, Any]:
+    """Pause mid-playback for ``pause`` seconds, then resume (or skip, then play ``after``)."""
+    import threading
+
+    from voicelive_proactive.audio import SounddeviceAudioIO
+
+    clip, after = pcm(params["seconds"], seed=8), pcm(0.2, seed=9)
+    listener = speaker(1.0, paused=True)
+    audio = SounddeviceAudioIO(capture=False)
+    for i in range(0, len(clip), 2400):
+        audio.queue_audio(clip[i : i + 2400])
+    notified = threading.Event()
+    notified_at: list[float] = []
+    audio.notify_when_played(lambda: (notified_at.append(time.monotonic()), notified.set()))
+    listener.resume()
+    time.sleep(params["pause_after"])
+    unplayed = audio.pause_audio()
+    played = audio.played_bytes
+    again = audio.pause_audio()  # idempotent
+    time.sleep(params["pause"])
+    result: dict[str, Any] = {
+        "unplayed": unplayed,
+        "unplayed_again": again,
+        "played_at_pause": played,
+        "played_after_pause": audio.played_bytes,
+        "paused": audio.paused,
+        "notified_while_paused": notified.is_set(),
+    }
+    resumed_at = time.monotonic()
+    if params.get("skip"):
+        result["dropped"] = audio.skip_pending_audio()
+        result["paused_after_skip"] = audio.paused
+        audio.queue_audio(after)
+        result["drained"] = audio.wait_until_played(timeout=20)
+    else:
+        audio.resume_audio()
+        result["drained"] = notified.wait(20)
+    result["notified_after_resume"] = bool(notified_at) and notified_at[0] > resumed_at
+    result.update(counters(audio))
+    time.sleep(0.05)
+    audio.close()
+    (out / "clip.raw").write_bytes(clip)
+    (out / "after.raw").write_bytes(after)
+    (out / "speaker.raw").write_bytes(listener.stop())
+    return result
+
+
 def scenario_capture(out: Path, params: dict[str, Any]) -> dict[str, Any]:
     from voicelive_proactive.audio import SounddeviceAudioIO
 

@@ -169,8 +169,8 @@ async def test_word_timestamps_and_visemes_follow_the_audio(emu: Emulator) -> No
     assert [w.text for w in words] == text.split()
     assert all(w.timestamp_type == "word" for w in words)
     offsets = [w.audio_offset_ms for w in words]
-    assert offsets == sorted(offsets) and offsets[0] == 0
-    assert offsets[-1] + words[-1].audio_duration_ms == audio_ms
+    assert offsets == sorted(offsets) and offsets[0] < 100
+    assert audio_ms - 100 < offsets[-1] + words[-1].audio_duration_ms <= audio_ms
     visemes = [e for e in events if e.type == "response.animation_viseme.delta"]
     assert all(0 <= v.viseme_id <= 21 for v in visemes)
     assert [v.audio_offset_ms for v in visemes] == sorted(v.audio_offset_ms for v in visemes)

@@ -15,6 +15,7 @@ from voicelive_proactive.audio.base import (
     AudioIO,
     FormatAware,
     FrameCallback,
+    Pausable,
     PlayoutAware,
 )
 from voicelive_proactive.audio.formats import PCM16_24K, AudioFormat
@@ -32,6 +33,7 @@ __all__ = [
     "FormatAware",
     "FrameCallback",
     "NullAudioIO",
+    "Pausable",
     "PlayoutAware",
     "SounddeviceAudioIO",
     "WavAudioIO",

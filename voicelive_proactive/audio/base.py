@@ -15,6 +15,7 @@ __all__ = [
     "AudioIO",
     "FormatAware",
     "FrameCallback",
+    "Pausable",
     "PlayoutAware",
 ]
 
@@ -105,4 +106,34 @@ class PlayoutAware(Protocol):
         callback) and must survive it raising. The callback must not block; the session's
         only hands the news to its event loop.
         """
+        ...
+
+
+@runtime_checkable
+class Pausable(Protocol):
+    """Optional ``AudioIO`` capability: hold playback without losing what is queued.
+
+    A user who starts speaking over the agent may only be coughing. A session that knows the
+    backend can pause stops the agent's voice at once and decides later whether to go on
+    (:meth:`resume_audio`) or to drop the rest (:meth:`AudioIO.skip_pending_audio`).
+
+    While paused the listener hears silence and nothing queued is consumed; ``queue_audio``
+    keeps queueing. ``skip_pending_audio`` drops everything pending, paused or not, returns
+    its size and ends the pause (there is nothing left to hold; audio queued afterwards
+    plays). ``notify_when_played`` callbacks (:class:`PlayoutAware`) fire only once their
+    audio is really heard, so a pause delays them; ``close()`` while paused drops the audio
+    and runs them. Audio a sound card already holds when the pause comes (its output
+    latency) still plays.
+    """
+
+    def pause_audio(self) -> int:
+        """Stop playing now, keeping what is queued; return the bytes still unplayed.
+
+        The count is in the output format, as queued. Idempotent: pausing again changes
+        nothing and returns the same kind of count.
+        """
+        ...
+
+    def resume_audio(self) -> None:
+        """Continue from where it paused. A no-op when not paused."""
         ...

@@ -8,7 +8,6 @@ listener hears at most the block in flight plus what the device itself still hol
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import math
@@ -27,7 +26,7 @@ from voicelive_proactive.audio.base import (
 )
 from voicelive_proactive.audio.convert import InputConverter, OutputConverter, check_formats
 from voicelive_proactive.audio.formats import PCM16_24K, AudioFormat
-from voicelive_proactive.audio.playout import PlayoutNotifier, run_callback
+from voicelive_proactive.audio.playout import PlayoutNotifier, PlayoutWaits, run_callback
 from voicelive_proactive.errors import AudioUnavailableError, ConfigurationError
 
 __all__ = [
@@ -165,6 +164,8 @@ class PlaybackBuffer:
     :meth:`callback`, which takes exactly one block off the front and pads with silence
     when too little is queued. :meth:`clear` is barge-in: it drops everything queued and
     bumps :attr:`generation`, so chunks stamped with an older generation are dropped too.
+    :meth:`pause` makes the callback play silence and take nothing until :meth:`resume`
+    (or :meth:`clear`, which ends a pause).
 
     An odd-length chunk leaves its last byte aside until the next chunk completes the
     sample, so samples never straddle a block boundary misaligned.
@@ -203,6 +204,7 @@ class PlaybackBuffer:
         self._stream_pos = 0  # bytes handed to the device, silence included
         self._audio_end = 0  # stream position just after the last audio byte handed over
         self._marks: deque[PlayoutMark] = deque()
+        self._paused = False
         # When stream position 0 is heard (monotonic), from what each callback implies.
         self._origin = -math.inf
         self._origin_at = 0.0
@@ -248,6 +250,21 @@ class PlaybackBuffer:
         """Output callbacks that PortAudio flagged (underflow/overflow)."""
         return self._status_flags
 
+    @property
+    def paused(self) -> bool:
+        """Whether the callback plays silence instead of the queue (:meth:`pause`)."""
+        return self._paused
+
+    def pause(self) -> None:
+        """From the next callback on, play silence and keep the queue as it is."""
+        with self._lock:
+            self._paused = True
+
+    def resume(self) -> None:
+        """Play the queue again from where :meth:`pause` stopped it."""
+        with self._lock:
+            self._paused = False
+
     def write(
         self, pcm: bytes, *, generation: int | None = None, credit: float | None = None
     ) -> int:
@@ -284,7 +301,7 @@ class PlaybackBuffer:
             self._played_credit += credit
 
     def clear(self, *, credit_quantum: int = 1) -> int:
-        """Drop everything queued, bump the generation; return the bytes dropped.
+        """Drop everything queued, end a pause, bump the generation; return the bytes dropped.
 
         :attr:`played_credit` is rounded to a multiple of ``credit_quantum`` (the queued
         format's sample size): a sample is either heard or dropped.
@@ -297,6 +314,7 @@ class PlaybackBuffer:
             self._carry_credit = 0.0
             self._segments.clear()
             self._played_credit = credit_quantum * round(self._played_credit / credit_quantum)
+            self._paused = False  # nothing is left to hold
             self._generation += 1
             self._skipped += dropped
             for mark in self._marks:  # dropped audio is done once what played is heard
@@ -318,7 +336,7 @@ class PlaybackBuffer:
         """Fill ``out`` (a byte view) completely; return the payload bytes, the rest is zeros."""
         n = len(out)
         with self._lock:
-            take = min(n, len(self._buf))
+            take = 0 if self._paused else min(n, len(self._buf))
             start = self._stream_pos
             self._stream_pos = start + n
             if take:
@@ -419,6 +437,8 @@ class PlaybackBuffer:
         if position is not None:
             when = self.heard_at(position)
             return (_monotonic() if when is None else when), True
+        if self._paused:  # no telling until it resumes (whoever resumes asks again)
+            return math.inf, False
         predicted = self.heard_at(self._stream_pos + max(0, mark.target - self._consumed))
         return (_monotonic() + _RECHECK if predicted is None else predicted), False
 
@@ -471,7 +491,7 @@ class _CaptureForwarder:
         self.on_frame(frame)
 
 
-class SounddeviceAudioIO:
+class SounddeviceAudioIO(PlayoutWaits):
     """Plays and captures mono audio on the local sound card through PortAudio.
 
     Construction imports ``sounddevice`` and checks that the devices can do 24 kHz mono
@@ -585,12 +605,14 @@ class SounddeviceAudioIO:
                 raise AudioUnavailableError("this SounddeviceAudioIO is closed; create a new one")
             if self._output is not None:
                 return
-            self._output = self._start_stream(
+            self._output = _start_stream(
+                self._sd,
                 "output",
                 self._device,
                 self._sd.OutputStream,
                 self._buffer.callback,
                 self._output_block_frames,
+                self._latency,
                 before_start=self._set_latency_floor,
             )
 
@@ -627,7 +649,8 @@ class SounddeviceAudioIO:
             self._last_chunk = _monotonic()  # opening a device can take a while
 
     def skip_pending_audio(self) -> int:
-        """Drop all queued audio now and bump :attr:`generation`; return the bytes dropped.
+        """Drop all queued audio now, end a pause, bump :attr:`generation`; return the bytes
+        dropped.
 
         The count is in :attr:`output_format` bytes. The block PortAudio is playing and the
         device's buffer still reach the speaker.
@@ -639,6 +662,26 @@ class SounddeviceAudioIO:
             self._skipped += dropped
         self._notifier.poke()
         return dropped
+
+    def pause_audio(self) -> int:
+        """Play silence from the next block on, keeping the queue; return the bytes unplayed.
+
+        The count is in :attr:`output_format` bytes. What the device already holds (about
+        :attr:`output_latency` plus a block) is still heard. Idempotent.
+        """
+        with self._convert_lock:
+            self._buffer.pause()
+            return self.pending_bytes
+
+    def resume_audio(self) -> None:
+        """Play on from where :meth:`pause_audio` stopped; a no-op when not paused."""
+        self._buffer.resume()
+        self._notifier.poke()  # the playout predictions hold again
+
+    @property
+    def paused(self) -> bool:
+        """Whether :meth:`pause_audio` holds playback."""
+        return self._buffer.paused
 
     def notify_when_played(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once the listener has heard all the audio queued so far.
@@ -673,6 +716,8 @@ class SounddeviceAudioIO:
         # stalled): flush, so its end plays even when nobody asks notify_when_played.
         # Flushing mid-stream would splice the filter (a click), hence the long idle time;
         # a session asks at the end of each response, which flushes at once.
+        if self._buffer.paused:  # not the end of a response; resume_audio() asks again
+            return math.inf, False
         left = self._buffer.pending_bytes / self._buffer.bytes_per_second
         return max(self._last_chunk + _TAIL_IDLE, _monotonic() + left - _TAIL_MARGIN), True
 
@@ -741,31 +786,6 @@ class SounddeviceAudioIO:
         stream = self._output
         return None if stream is None else float(stream.latency)
 
-    def wait_until_played(self, timeout: float | None = None) -> bool:
-        """Block until the queued audio has been heard (see :meth:`notify_when_played`).
-
-        Return ``False`` if ``timeout`` seconds passed first. Meant for scripts and demos.
-        """
-        done = threading.Event()
-        self.notify_when_played(done.set)
-        return done.wait(timeout)
-
-    async def drain(self, timeout: float | None = None) -> bool:
-        """Like :meth:`wait_until_played`, without blocking the event loop."""
-        loop = asyncio.get_running_loop()
-        done = asyncio.Event()
-
-        def played() -> None:
-            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(done.set)
-
-        self.notify_when_played(played)
-        try:
-            await asyncio.wait_for(done.wait(), timeout)
-        except asyncio.TimeoutError:
-            return False
-        return True
-
     # -- capture --------------------------------------------------------------------------
 
     def start_capture(self, on_frame: FrameCallback) -> None:
@@ -788,8 +808,14 @@ class SounddeviceAudioIO:
                 converter = _input_converter(self._input_format)
                 forwarder = _CaptureForwarder(on_frame, converter, self._block_ms)
                 self._forwarder = forwarder
-            self._input = self._start_stream(
-                "input", self._capture_device, self._sd.InputStream, forwarder, self._block_frames
+            self._input = _start_stream(
+                self._sd,
+                "input",
+                self._capture_device,
+                self._sd.InputStream,
+                forwarder,
+                self._block_frames,
+                self._latency,
             )
 
     @property
@@ -853,35 +879,38 @@ class SounddeviceAudioIO:
             f"state={state})"
         )
 
-    def _start_stream(
-        self,
-        kind: str,
-        device: DeviceSpec,
-        factory: Any,
-        callback: Any,
-        block_frames: int,
-        before_start: Callable[[Any], None] | None = None,
-    ) -> Any:
-        stream = None
-        try:
-            stream = factory(
-                samplerate=SAMPLE_RATE,
-                channels=1,
-                dtype="int16",
-                blocksize=block_frames,
-                device=device,
-                latency=self._latency,
-                callback=callback,
-            )
-            if before_start is not None:
-                before_start(stream)
-            stream.start()
-        except (ValueError, self._sd.PortAudioError) as exc:
-            if stream is not None:
-                stream.close(ignore_errors=True)
-            name = "the default" if device is None else repr(device)
-            raise AudioUnavailableError(
-                f"Cannot open {name} {kind} device at {SAMPLE_RATE} Hz mono int16: {exc}. "
-                f"{_ALTERNATIVES}"
-            ) from exc
-        return stream
+
+def _start_stream(
+    sd: Any,
+    kind: str,
+    device: DeviceSpec,
+    factory: Any,
+    callback: Any,
+    block_frames: int,
+    latency: Latency,
+    before_start: Callable[[Any], None] | None = None,
+) -> Any:
+    """Open and start a 24 kHz mono int16 stream, or raise an actionable error."""
+    stream = None
+    try:
+        stream = factory(
+            samplerate=SAMPLE_RATE,
+            channels=1,
+            dtype="int16",
+            blocksize=block_frames,
+            device=device,
+            latency=latency,
+            callback=callback,
+        )
+        if before_start is not None:
+            before_start(stream)
+        stream.start()
+    except (ValueError, sd.PortAudioError) as exc:
+        if stream is not None:
+            stream.close(ignore_errors=True)
+        name = "the default" if device is None else repr(device)
+        raise AudioUnavailableError(
+            f"Cannot open {name} {kind} device at {SAMPLE_RATE} Hz mono int16: {exc}. "
+            f"{_ALTERNATIVES}"
+        ) from exc
+    return stream

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import struct
 import threading
@@ -64,9 +65,14 @@ def check_wav_format(path: str | os.PathLike[str]) -> int:
 class NullAudioIO:
     """Discards the agent's audio, counting it, and has no microphone.
 
-    Audio "plays" the instant it is queued, so :meth:`skip_pending_audio` always
-    returns 0, :meth:`notify_when_played` calls back at once, and :meth:`start_capture`
-    never delivers a frame. Any format is accepted; bytes are counted as queued.
+    Audio "plays" the instant it is queued, so :meth:`skip_pending_audio` returns 0,
+    :meth:`notify_when_played` calls back at once, and :meth:`start_capture` never
+    delivers a frame. Any format is accepted; bytes are counted as queued.
+
+    It can pause (:class:`~voicelive_proactive.audio.Pausable`): audio queued while paused
+    is held (:attr:`pending_bytes`) and "plays" all at once on :meth:`resume_audio`;
+    :meth:`skip_pending_audio` drops it and ends the pause, and a
+    :meth:`notify_when_played` asked while audio is held waits for one or the other.
     """
 
     def __init__(self) -> None:
@@ -74,6 +80,9 @@ class NullAudioIO:
         self._played = 0
         self._generation = 0
         self._closed = False
+        self._paused = False
+        self._held = 0  # bytes queued while paused
+        self._waiting: list[Callable[[], None]] = []  # notify_when_played, held audio
         self._output_format = PCM16_24K
         self._input_format = PCM16_24K
 
@@ -93,24 +102,68 @@ class NullAudioIO:
         """Do nothing: there is no microphone."""
 
     def queue_audio(self, pcm: bytes, *, generation: int | None = None) -> None:
-        """Count ``pcm`` as played (unless its ``generation`` is stale) and discard it."""
+        """Count ``pcm`` as played (unless its ``generation`` is stale) and discard it.
+
+        While paused it is held instead, until :meth:`resume_audio` or a skip.
+        """
         with self._lock:
             if self._closed or (generation is not None and generation != self._generation):
                 return
-            self._played += len(pcm)
+            if self._paused:
+                self._held += len(pcm)
+            else:
+                self._played += len(pcm)
 
     def skip_pending_audio(self) -> int:
-        """Bump :attr:`generation`; return 0, since nothing is ever pending."""
+        """Bump :attr:`generation` and end any pause; return the bytes held by the pause
+        (0 when not paused: nothing else is ever pending)."""
         with self._lock:
             self._generation += 1
-        return 0
+            dropped, self._held, self._paused = self._held, 0, False
+            waiting, self._waiting = self._waiting, []
+        for callback in waiting:
+            run_callback(callback)
+        return dropped
+
+    def pause_audio(self) -> int:
+        """Hold audio queued from now on; return the bytes held so far. Idempotent."""
+        with self._lock:
+            self._paused = True
+            return self._held
+
+    def resume_audio(self) -> None:
+        """Play what was held, at once; a no-op when not paused."""
+        with self._lock:
+            if not self._paused:
+                return
+            self._played += self._held
+            self._held, self._paused = 0, False
+            waiting, self._waiting = self._waiting, []
+        for callback in waiting:
+            run_callback(callback)
+
+    @property
+    def paused(self) -> bool:
+        """Whether :meth:`pause_audio` is holding the audio."""
+        return self._paused
 
     def notify_when_played(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` now: everything queued has already "played"."""
+        """Call ``callback`` now (everything queued has already "played"), or, while a pause
+        holds audio, once it is resumed, skipped or closed."""
+        with self._lock:
+            if self._held and not self._closed:
+                self._waiting.append(callback)
+                return
         run_callback(callback)
 
     def close(self) -> None:
-        self._closed = True
+        """Drop held audio and run waiting notifications. Safe to call twice."""
+        with self._lock:
+            self._closed = True
+            self._held = 0
+            waiting, self._waiting = self._waiting, []
+        for callback in waiting:
+            run_callback(callback)
 
     @property
     def played_bytes(self) -> int:
@@ -119,7 +172,8 @@ class NullAudioIO:
 
     @property
     def pending_bytes(self) -> int:
-        return 0
+        """Bytes held by a pause (0 when not paused)."""
+        return self._held
 
     @property
     def generation(self) -> int:
@@ -244,6 +298,89 @@ class _Framer:
         return frames
 
 
+class _MicFile:
+    """A 24 kHz WAV file played into ``on_frame`` as a microphone, on its own thread.
+
+    ``block_ms`` frames of the format ``input_format()`` gives at that moment; in real time
+    (a block once it would have been recorded) or as fast as ``on_frame`` takes them.
+    """
+
+    def __init__(
+        self, path: str, block_ms: int, realtime: bool, input_format: Callable[[], AudioFormat]
+    ) -> None:
+        self.path = path
+        self.frames = 0
+        self.errors = 0
+        self._block_ms = block_ms
+        self._realtime = realtime
+        self._input_format = input_format
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and not self._done.is_set()
+
+    def start(self, on_frame: FrameCallback) -> None:
+        self._thread = threading.Thread(
+            target=self._run, args=(on_frame,), name="wav-mic", daemon=True
+        )
+        self._thread.start()
+
+    def wait(self, timeout: float | None) -> bool:
+        """Until the whole file was delivered (at once if never started)."""
+        return self._thread is None or self._done.wait(timeout)
+
+    def stop(self) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    def _run(self, on_frame: FrameCallback) -> None:
+        block_seconds = self._block_ms / 1000
+        start = time.monotonic()
+        index = 0  # frames delivered: each one is block_ms long, whatever the format
+
+        def deliver(frame: bytes) -> bool:
+            nonlocal index
+            index += 1
+            if self._realtime:  # a microphone hands a block over once it is recorded
+                delay = start + index * block_seconds - time.monotonic()
+                if delay > 0 and self._stop.wait(delay):
+                    return False
+            self.frames += 1
+            try:
+                on_frame(frame)
+            except Exception:
+                self.errors += 1
+                if self.errors == 1:
+                    logger.warning(
+                        "microphone callback failed; further failures are counted only",
+                        exc_info=True,
+                    )
+            return not self._stop.is_set()
+
+        try:
+            with wave.open(self.path, "rb") as wav:
+                framer = _Framer(self._block_ms)
+                frames_per_block = SAMPLE_RATE * self._block_ms // 1000
+                while not self._stop.is_set():
+                    block = wav.readframes(frames_per_block)
+                    frames = framer.push(block, self._input_format()) if block else framer.end()
+                    if not all(deliver(frame) for frame in frames) or not block:
+                        break
+        except (OSError, wave.Error, EOFError):  # the file changed since construction
+            logger.exception("reading the microphone WAV file %r failed", self.path)
+        finally:
+            self._done.set()
+
+
 class WavAudioIO:
     """Records the agent's audio to a WAV file and can play a WAV file as the microphone.
 
@@ -268,6 +405,13 @@ class WavAudioIO:
     responses, so it can be compared byte for byte with what was queued. Byte counts are
     in the queued (output) format.
 
+    Pause (:class:`~voicelive_proactive.audio.Pausable`): :meth:`pause_audio` stops the
+    playhead (``realtime=True``) or holds queued audio back (``realtime=False``); nothing
+    reaches the file while paused, not even silence, so the file still holds the played
+    audio back to back. :meth:`resume_audio` plays on from where it stopped (the held audio
+    at once when not realtime). :meth:`skip_pending_audio` drops what is pending and ends
+    the pause; :meth:`close` while paused drops it too.
+
     ``mic`` is a 24 kHz mono 16-bit WAV file (checked at construction) that
     :meth:`start_capture` feeds to ``on_frame`` from a background thread in ``block_ms``
     blocks of the input format (the last one may be shorter), in real time when
@@ -289,22 +433,21 @@ class WavAudioIO:
         self._mic_path = None if mic is None else os.fspath(mic)
         self.mic_frames = 0 if self._mic_path is None else check_wav_format(self._mic_path)
         self._realtime = realtime
-        self._block_ms = block_ms
-        self._block_frames = SAMPLE_RATE * block_ms // 1000
         self._clock = clock
         self._lock = threading.Lock()
         self._pending = bytearray()
         self._carry = b""
         self._head_time = 0.0  # clock time at which the first pending byte starts playing
+        self._paused = False
         self._played = 0
         self._skipped = 0
         self._generation = 0
         self._closed = False
-        self._stop = threading.Event()
-        self._mic_done = threading.Event()
-        self._mic_thread: threading.Thread | None = None
-        self._capture_errors = 0
-        self._captured_frames = 0
+        self._mic = (
+            None
+            if self._mic_path is None
+            else _MicFile(self._mic_path, block_ms, realtime, lambda: self._input_format)
+        )
         self._output_format = PCM16_24K
         self._input_format = PCM16_24K
         self._converter = OutputConverter(PCM16_24K, SAMPLE_RATE)
@@ -325,8 +468,9 @@ class WavAudioIO:
         """Take ``output`` from now on and feed the microphone in ``input``.
 
         The file keeps one rate: the output format's if no audio was written yet, else the
-        one it has (later audio is resampled to it). In real time, audio still pending in
-        the previous format is written at once, as if it had finished playing.
+        one it has (later audio is resampled to it). Audio still pending in the previous
+        format (in real time, or held by a pause) is written at once, as if it had finished
+        playing.
         """
         output, input = check_formats(output, input)
         with self._lock:
@@ -371,7 +515,7 @@ class WavAudioIO:
                 data = self._carry + bytes(pcm)
                 cut = len(data) & ~1
                 self._carry, pcm = data[cut:], data[:cut]
-            if not self._realtime:
+            if not self._realtime and not self._paused:
                 self._write(pcm)
                 return
             self._advance()
@@ -386,11 +530,37 @@ class WavAudioIO:
             dropped = len(self._pending) + len(self._carry)
             self._pending.clear()
             self._carry = b""
+            self._paused = False
             self._generation += 1
             self._skipped += dropped
             self._flush_converter()  # the filter's tail is audio that played
         self._notifier.poke()
         return dropped
+
+    def pause_audio(self) -> int:
+        """Stop the playhead now (hold queued audio when not realtime); return the bytes
+        still pending. Idempotent."""
+        with self._lock:
+            self._advance()  # what the clock reached before the pause has played
+            self._paused = True
+            return len(self._pending) + len(self._carry)
+
+    def resume_audio(self) -> None:
+        """Play on from where the pause stopped; a no-op when not paused."""
+        with self._lock:
+            if not self._paused:
+                return
+            self._paused = False
+            if self._realtime:
+                self._head_time = self._clock()  # the first pending byte starts now
+            else:
+                self._pending_to_file(keep_carry=True)
+        self._notifier.poke()
+
+    @property
+    def paused(self) -> bool:
+        """Whether :meth:`pause_audio` holds playback."""
+        return self._paused
 
     def notify_when_played(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once the audio queued so far has played.
@@ -416,6 +586,8 @@ class WavAudioIO:
             left = target - self._played - self._skipped
             if left <= 0 or self._closed:
                 return now, True
+            if self._paused:  # resume_audio() and skip_pending_audio() poke
+                return math.inf, False
             seconds = left / self._output_format.bytes_per_second
             seconds -= self._clock() - self._head_time
         if self._clock is not time.monotonic:  # another clock: look again soon
@@ -448,7 +620,7 @@ class WavAudioIO:
 
     def _advance(self) -> None:
         # Called with the lock held: "play" the pending bytes the clock has reached.
-        if not self._pending:
+        if not self._pending or self._paused:
             return
         fmt = self._output_format
         # The epsilon keeps float noise (0.05 s * 8000 = 399.9999) from losing a sample.
@@ -461,11 +633,12 @@ class WavAudioIO:
         del self._pending[:take]
         self._head_time += take / fmt.bytes_per_second
 
-    def _pending_to_file(self) -> None:
+    def _pending_to_file(self, *, keep_carry: bool = False) -> None:
         # Called with the lock held: play out what is pending now.
         pending = bytes(self._pending)
         self._pending.clear()
-        self._carry = b""  # half a sample cannot be played
+        if not keep_carry:
+            self._carry = b""  # half a sample cannot be played
         self._write(pending)
 
     def _write(self, data: bytes) -> None:
@@ -504,73 +677,30 @@ class WavAudioIO:
         with self._lock:
             if self._closed:
                 raise AudioUnavailableError("this WavAudioIO is closed; create a new one")
-            if self._mic_thread is not None or self._mic_path is None:
-                return
-            self._mic_thread = threading.Thread(
-                target=self._feed_mic, args=(self._mic_path, on_frame), name="wav-mic", daemon=True
-            )
-            self._mic_thread.start()
-
-    def _feed_mic(self, path: str, on_frame: FrameCallback) -> None:
-        block_seconds = self._block_ms / 1000
-        start = time.monotonic()
-        index = 0  # frames delivered: each one is block_ms long, whatever the format
-
-        def deliver(frame: bytes) -> bool:
-            nonlocal index
-            index += 1
-            if self._realtime:  # a microphone hands a block over once it is recorded
-                delay = start + index * block_seconds - time.monotonic()
-                if delay > 0 and self._stop.wait(delay):
-                    return False
-            self._captured_frames += 1
-            try:
-                on_frame(frame)
-            except Exception:
-                self._capture_errors += 1
-                if self._capture_errors == 1:
-                    logger.warning(
-                        "microphone callback failed; further failures are counted only",
-                        exc_info=True,
-                    )
-            return not self._stop.is_set()
-
-        try:
-            with wave.open(path, "rb") as wav:
-                framer = _Framer(self._block_ms)
-                while not self._stop.is_set():
-                    block = wav.readframes(self._block_frames)
-                    frames = framer.push(block, self._input_format) if block else framer.end()
-                    if not all(deliver(frame) for frame in frames) or not block:
-                        break
-        except (OSError, wave.Error, EOFError):  # the file changed since construction
-            logger.exception("reading the microphone WAV file %r failed", path)
-        finally:
-            self._mic_done.set()
+            if self._mic is not None and not self._mic.started:
+                self._mic.start(on_frame)
 
     def wait_for_capture(self, timeout: float | None = None) -> bool:
         """Block until the whole ``mic`` file was delivered; ``False`` on timeout.
 
         Returns at once when there is no ``mic`` or capture was never started.
         """
-        if self._mic_thread is None:
-            return True
-        return self._mic_done.wait(timeout)
+        return self._mic is None or self._mic.wait(timeout)
 
     @property
     def capturing(self) -> bool:
         """Whether the microphone thread is feeding ``on_frame``."""
-        return self._mic_thread is not None and not self._mic_done.is_set()
+        return self._mic is not None and self._mic.running
 
     @property
     def captured_frames(self) -> int:
         """Microphone blocks handed to ``on_frame`` so far (whether or not it raised)."""
-        return self._captured_frames
+        return 0 if self._mic is None else self._mic.frames
 
     @property
     def capture_errors(self) -> int:
         """Times ``on_frame`` raised (the first one is logged)."""
-        return self._capture_errors
+        return 0 if self._mic is None else self._mic.errors
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -583,14 +713,15 @@ class WavAudioIO:
 
         Pending :meth:`notify_when_played` callbacks run now.
         """
-        self._stop.set()
-        thread = self._mic_thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()
+        if self._mic is not None:
+            self._mic.stop()
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+            if self._paused:  # a paused player that is switched off never plays the rest
+                self._skipped += len(self._pending)
+                self._pending.clear()
             self._pending_to_file()
             self._flush_converter()
             if self._wav is not None:

@@ -8,12 +8,14 @@ notifications and runs them on one daemon thread, each when its ``due`` function
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["Due", "PlayoutNotifier", "run_callback"]
+__all__ = ["Due", "PlayoutNotifier", "PlayoutWaits", "run_callback"]
 
 logger = logging.getLogger(__name__)
 
@@ -130,3 +132,35 @@ def run_callback(callback: Callable[[], None]) -> None:
         callback()
     except Exception:
         logger.exception("a notify_when_played callback failed")
+
+
+class PlayoutWaits:
+    """Waiting for playout, for a backend that has ``notify_when_played``."""
+
+    def notify_when_played(self, callback: Callable[[], None]) -> None:
+        raise NotImplementedError  # the backend's own
+
+    def wait_until_played(self, timeout: float | None = None) -> bool:
+        """Block until the queued audio has been heard (see :meth:`notify_when_played`).
+
+        Return ``False`` if ``timeout`` seconds passed first. Meant for scripts and demos.
+        """
+        done = threading.Event()
+        self.notify_when_played(done.set)
+        return done.wait(timeout)
+
+    async def drain(self, timeout: float | None = None) -> bool:
+        """Like :meth:`wait_until_played`, without blocking the event loop."""
+        loop = asyncio.get_running_loop()
+        done = asyncio.Event()
+
+        def played() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(done.set)
+
+        self.notify_when_played(played)
+        try:
+            await asyncio.wait_for(done.wait(), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True

@@ -1,8 +1,8 @@
-"""Word timestamps and visemes for a spoken text, spread evenly over its audio.
+"""A spoken word's place in its audio, and the visemes for it.
 
-The emulator's voice does not report where each word falls, so words share the audio evenly
-(the transcript deltas follow the same timeline). Viseme ids are Azure's 22 (0 = silence),
-picked per letter: a rough mouth, not a phonetic transcription.
+Where each word lies comes from the voice (see :mod:`.alignment`). Viseme ids are Azure's
+22 (0 = silence), picked per letter and spread over the word's audio: a rough mouth, not a
+phonetic transcription.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["Word", "viseme_ids", "word_timeline"]
+__all__ = ["Word", "viseme_ids"]
 
 _WORDS: Final = re.compile(r"\S+")
 _LETTER_VISEMES: Final = {
@@ -35,21 +35,11 @@ SILENCE: Final = 0
 
 @dataclass(frozen=True, slots=True)
 class Word:
+    """A word of a response's transcript and its audio, in ms from the item's start."""
+
     text: str
     offset_ms: int
     duration_ms: int
-
-
-def word_timeline(text: str, total_ms: int) -> list[Word]:
-    """Each word of ``text`` with an equal share of ``total_ms``."""
-    words = _WORDS.findall(text)
-    if not words:
-        return []
-    bounds = [index * total_ms // len(words) for index in range(len(words) + 1)]
-    return [
-        Word(word, bounds[index], bounds[index + 1] - bounds[index])
-        for index, word in enumerate(words)
-    ]
 
 
 def viseme_ids(word: Word) -> list[tuple[int, int]]:

@@ -17,6 +17,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from .audio_formats import input_format
 from .checks import Problem
 from .conversation import Conversation
+from .cough import COUGH_LEVEL_DBFS, Overlay, cough_noise
 from .events import (
     INVALID_REQUEST,
     SERVER_ERROR,
@@ -26,7 +27,7 @@ from .events import (
     error_body,
     message_item,
 )
-from .faults import Faults
+from .faults import MAX_COUGH_MS, MIN_COUGH_MS, Faults
 from .hearing import Heard, Listener, Transcriber
 from .input_audio import InputAudioBuffer
 from .items import ItemEvents
@@ -44,7 +45,7 @@ from .session_config import (
 from .speech import SpeechCache
 from .transcription import MAX_FILLER_MS, Recognition, is_filler, recognize, transcription_events
 from .unsupported import NotEmulated, response_warnings, session_warnings
-from .vad import SpeechStarted, VadEvent
+from .vad import FRAME_MS, SpeechStarted, VadConfig, VadEvent
 from .voice import MAX_TEXT_CHARS
 
 __all__ = ["ClientEventHook", "EmulatedConnection"]
@@ -56,6 +57,9 @@ ClientEventHook = Callable[[str, dict[str, Any], int], None]
 log = logging.getLogger(__name__)
 
 _MIN_COMMIT_MS = 100.0
+_STREAMING_GAP = 0.5
+"""A client that sent audio this recently (seconds) is streaming its microphone: a cough
+rides on its audio instead of being played over silence."""
 MAX_JSON_DEPTH = 64
 """Deeper frames are refused: no real event comes close, and every later copy would recurse."""
 Handler = Callable[[dict[str, Any], "str | None"], Awaitable[None]]
@@ -146,6 +150,13 @@ class EmulatedConnection(ItemEvents):
         self._input = InputAudioBuffer(self._listener)
         self._pcm_rate = 24_000  # the PCM input rate the client chose (g711 is always 8 kHz)
         self._pending_start: SpeechStarted | None = None  # held back: it may be a filler word
+        # Input audio is handled by the reader and by a cough's pacer: one at a time, so the
+        # VAD's events go out in the order it saw them.
+        self._input_lock = asyncio.Lock()
+        self._cough_lock = asyncio.Lock()
+        self._coughs = 0
+        self._fault_coughed = False
+        self._last_append = -float("inf")  # loop time of the latest input_audio_buffer.append
         self._configure_vad()
         self._handlers: dict[str, Handler] = {
             "session.update": self._on_session_update,
@@ -456,6 +467,7 @@ class EmulatedConnection(ItemEvents):
             stall_after_chunks=faults.stall_audio_after_chunks,
             stall_seconds=faults.stall_audio_seconds,
             conversation_id=self.conversation_id,
+            cough_after_chunks=None if self._fault_coughed else faults.cough_after_chunks,
         )
         return build_plan(
             self.session,
@@ -477,6 +489,7 @@ class EmulatedConnection(ItemEvents):
             conversation=self.conversation,
             speech=self._speech,
             release=self._release,
+            on_cough=self._fault_cough,
         )
         self._response = response
         self._spawn(self._run_response(response))
@@ -528,7 +541,13 @@ class EmulatedConnection(ItemEvents):
                 event_id=client_id,
             )
             return
-        for vad_event in self._input.append(pcm):
+        self._last_append = asyncio.get_running_loop().time()
+        async with self._input_lock:
+            await self._take_input(self._input.append(pcm))
+
+    async def _take_input(self, events: list[VadEvent]) -> None:
+        """Act on what the VAD saw in the latest audio (with the input lock held)."""
+        for vad_event in events:
             await self._on_vad(vad_event)
         pending = self._pending_start
         if pending is not None and self._input.speech_ms(pending.speech_ms) > MAX_FILLER_MS:
@@ -629,15 +648,84 @@ class EmulatedConnection(ItemEvents):
                 event_id=client_id,
             )
             return
-        item_id = self._input.take_turn_item_id(self._ids.new("item"))
-        self._pending_start = None
-        self._input.consume()
-        await self._commit(item_id, self._listener.take())
+        async with self._input_lock:
+            item_id = self._input.take_turn_item_id(self._ids.new("item"))
+            self._pending_start = None
+            self._input.consume()
+            await self._commit(item_id, self._listener.take())
 
     async def _on_audio_clear(self, event: dict[str, Any], client_id: str | None) -> None:
-        self._pending_start = None
-        self._input.clear()
-        await self._send("input_audio_buffer.cleared", {})
+        async with self._input_lock:
+            self._pending_start = None
+            self._input.clear()
+            await self._send("input_audio_buffer.cleared", {})
+
+    # -- a noise at the caller's end -------------------------------------------------------
+
+    async def cough(
+        self, ms: int = 250, *, level_dbfs: float = COUGH_LEVEL_DBFS, pace: float = 1.0
+    ) -> None:
+        """A noise burst of ``ms`` reaches the service as user audio, starting now.
+
+        It is mixed into the audio the client sends from now on, as a cough in the room
+        would be; whatever the client does not send is played over silence at ``pace``
+        times real time (0: at once). The burst is followed by ``silence_duration_ms`` and
+        two VAD frames of silence, so server VAD sees a whole turn: ``speech_started``
+        (cancelling the active response when ``interrupt_response`` is on),
+        ``speech_stopped``, ``committed``, a user item nothing is recognized in, and a
+        reply when ``create_response`` is on. Returns once all of it has been heard; a
+        second cough waits for the first. Raises ``ValueError`` for impossible arguments.
+        """
+        if not MIN_COUGH_MS <= ms <= MAX_COUGH_MS:
+            raise ValueError(f"ms must be from {MIN_COUGH_MS} to {MAX_COUGH_MS}, not {ms!r}")
+        if not -60.0 <= level_dbfs <= 0.0:
+            raise ValueError(f"level_dbfs must be from -60 to 0, not {level_dbfs!r}")
+        if pace < 0:
+            raise ValueError("pace must be >= 0 (0 = at once)")
+        async with self._cough_lock:
+            rate = self._input.sample_rate
+            vad = VadConfig.from_turn_detection(self.session.get("turn_detection"), rate)
+            tail_ms = (vad or VadConfig()).silence_duration_ms + 2 * FRAME_MS
+            self._coughs += 1
+            noise = cough_noise(ms, rate, level_dbfs=level_dbfs, seed=self._coughs)
+            overlay = Overlay(noise + bytes(rate * tail_ms // 1000 * 2), rate)
+            async with self._input_lock:
+                self._input.overlay = overlay
+            try:
+                await self._play(overlay, pace)
+            finally:
+                if self._input.overlay is overlay:
+                    self._input.overlay = None
+
+    async def _play(self, overlay: Overlay, pace: float) -> None:
+        """Feed what the client's own audio has not carried of ``overlay``, in real time.
+
+        While the client streams its microphone the cough rides on that audio alone (the
+        timeline stays the client's); once it stops, what is due is played over silence.
+        """
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        while overlay.remaining and self._input.overlay is overlay:
+            now = loop.time()
+            due = overlay.total if pace == 0 else int((now - start) * pace * overlay.sample_rate)
+            if now - self._last_append >= _STREAMING_GAP:
+                async with self._input_lock:
+                    missing = min(due, overlay.total) - overlay.position
+                    if missing > 0 and self._input.overlay is overlay:
+                        await self._take_input(self._input.inject(missing))
+            if overlay.remaining:
+                await asyncio.sleep(FRAME_MS / 1000)
+
+    def _fault_cough(self) -> None:
+        """``Faults.cough_after_chunks``: once per connection."""
+        if not self._fault_coughed:
+            self._fault_coughed = True
+            self._spawn(self._quiet(self.cough(self.faults.cough_ms)))
+
+    @staticmethod
+    async def _quiet(coro: Awaitable[None]) -> None:
+        with contextlib.suppress(ConnectionGone):
+            await coro
 
     async def _on_output_clear(self, event: dict[str, Any], client_id: str | None) -> None:
         await self._error(

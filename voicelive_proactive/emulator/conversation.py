@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
+
+from .animation import Word
 
 __all__ = ["Conversation", "item_problem", "item_text"]
 
@@ -15,6 +17,7 @@ class Conversation:
         self._items: list[dict[str, Any]] = []
         self._by_id: dict[str, dict[str, Any]] = {}
         self._audio_ms: dict[str, int] = {}
+        self._words: dict[str, tuple[Word, ...]] = {}
         self.heard: dict[str, str] = {}
         """What the emulator recognized in user audio items (see ``hearing``), by item id."""
 
@@ -55,6 +58,7 @@ class Conversation:
             return False
         self._items.remove(item)
         self._audio_ms.pop(item_id, None)
+        self._words.pop(item_id, None)
         self.heard.pop(item_id, None)
         return True
 
@@ -64,6 +68,13 @@ class Conversation:
 
     def set_audio_ms(self, item_id: str, duration_ms: int) -> None:
         self._audio_ms[item_id] = duration_ms
+
+    def words(self, item_id: str) -> tuple[Word, ...]:
+        """Where each word of an assistant item's audio lies (empty if unknown)."""
+        return self._words.get(item_id, ())
+
+    def set_words(self, item_id: str, words: Sequence[Word]) -> None:
+        self._words[item_id] = tuple(words)
 
 
 def item_text(item: dict[str, Any]) -> str | None:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Final
 
-__all__ = ["Faults"]
+__all__ = ["MAX_COUGH_MS", "MIN_COUGH_MS", "Faults"]
+
+MIN_COUGH_MS: Final = 20
+MAX_COUGH_MS: Final = 10_000
 
 
 @dataclass
@@ -39,6 +43,14 @@ class Faults:
     reject_status: int | None = None
     """Refuse every WebSocket upgrade with this HTTP status (e.g. 503), after auth passes."""
 
+    cough_after_chunks: int | None = None
+    """Once per connection, right after a response has sent this many audio chunks, a
+    noise burst of ``cough_ms`` reaches the service as user audio (a cough while the agent
+    speaks: see ``EmulatedConnection.cough``)."""
+
+    cough_ms: int = 250
+    """How long that burst lasts (20 to 10,000 ms)."""
+
     vad_response_before_create: int | None = None
     """Just before handling the Nth ``response.create`` of a connection (1-based), start a
     response of the service's own, as server VAD does after a user turn (``response.created``
@@ -58,6 +70,10 @@ class Faults:
             raise ValueError("vad_response_before_create must be None or at least 1 (1-based)")
         if self.stall_audio_after_chunks is not None and self.stall_audio_after_chunks < 0:
             raise ValueError("stall_audio_after_chunks must be None or at least 0")
+        if self.cough_after_chunks is not None and self.cough_after_chunks < 1:
+            raise ValueError("cough_after_chunks must be None or at least 1")
+        if not MIN_COUGH_MS <= self.cough_ms <= MAX_COUGH_MS:
+            raise ValueError(f"cough_ms must be from {MIN_COUGH_MS} to {MAX_COUGH_MS}")
         for name in ("session_updated_delay", "response_created_delay", "stall_audio_seconds"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from voicelive_proactive.audio.formats import PCM16_24K, AudioFormat
 
 from .audio_formats import to_pcm16
+from .cough import Overlay
 from .vad import EnergyVad, VadConfig, VadEvent
 
 __all__ = ["AudioListener", "InputAudioBuffer"]
@@ -39,6 +40,8 @@ class InputAudioBuffer:
         self.listener = listener
         self._partial = b""  # bytes of a sample split across appends
         self._vad: EnergyVad | None = None
+        self.overlay: Overlay | None = None
+        """A noise at the caller's end, mixed into what comes next (see :mod:`.cough`)."""
 
     @property
     def sample_rate(self) -> int:
@@ -56,8 +59,10 @@ class InputAudioBuffer:
         """Follow the session: ``turn_detection: null`` switches the VAD off."""
         if fmt != self.format:
             self._partial = b""
-            if self._vad is not None and fmt.sample_rate != self.format.sample_rate:
-                self._vad = None  # its timeline is in samples of the old rate: start afresh
+            if fmt.sample_rate != self.format.sample_rate:
+                self.overlay = None  # made for the old rate
+                if self._vad is not None:
+                    self._vad = None  # its timeline is in samples of the old rate: start afresh
         self.format = fmt
         config = VadConfig.from_turn_detection(turn_detection, fmt.sample_rate)
         if config is None:
@@ -75,6 +80,17 @@ class InputAudioBuffer:
         whole = len(data) - len(data) % width  # keep samples whole across appends
         data, self._partial = data[:whole], data[whole:]
         pcm = to_pcm16(data, self.format)
+        if self.overlay is not None:
+            pcm = self.overlay.mix(pcm)
+        return self._feed(pcm)
+
+    def inject(self, samples: int) -> list[VadEvent]:
+        """The overlay's next ``samples`` as if sent over silence: the client sent nothing."""
+        if self.overlay is None:
+            return []
+        return self._feed(self.overlay.take(samples))
+
+    def _feed(self, pcm: bytes) -> list[VadEvent]:
         self.total_ms += len(pcm) / 2 / self.format.sample_rate * 1000
         if self.listener is not None and pcm:
             self.listener.feed(pcm, self.format.sample_rate)

@@ -88,10 +88,16 @@ class ItemEvents:
         item = self.conversation.get(item_id) or {}
         part = item["content"][content_index]
         transcript = part.get("transcript")
+        words = self.conversation.words(item_id)
         if isinstance(transcript, str) and checked.audio_ms and end_ms < checked.audio_ms:
-            # Keep only the words the user could have heard, as the service drops the rest.
-            kept = transcript[: len(transcript) * end_ms // checked.audio_ms]
-            part["transcript"] = kept.rsplit(" ", 1)[0] if " " in kept else ""
+            # Keep only the words the user could have heard, as the service drops the rest:
+            # those whose audio ended by then, or, without timings, a share of the text.
+            if words:
+                heard = [word.text for word in words if word.offset_ms + word.duration_ms <= end_ms]
+                part["transcript"] = " ".join(heard)
+            else:
+                kept = transcript[: len(transcript) * end_ms // checked.audio_ms]
+                part["transcript"] = kept.rsplit(" ", 1)[0] if " " in kept else ""
         self.conversation.set_audio_ms(item_id, end_ms)
         await self._send(
             "conversation.item.truncated",

@@ -4,7 +4,9 @@ It is not a language model and does not pretend to be one. It covers what the li
 and demo need: asked to greet, it greets (by name when the instructions give one); given a
 user turn, it acknowledges it; asked to ``say "..."``, it says exactly that; given tools, it
 calls one by the rules of :mod:`.tools`, and once the tool has answered it reads out the
-answer.
+answer. It knows what it said: the latest assistant message (its own reply, or one the
+client put in the conversation) is what it repeats when asked "what did you say?", and once
+it has spoken it does not open the conversation with a greeting again.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ _SAY = re.compile(r"""\bsay\s+(?:exactly\s*)?:?\s*(?:"([^"\n]{1,500})"|“([^”
 _NAME = re.compile(
     r"""\bname\s+is\s*:?\s*(?:"([^"\n]{1,64})"|'([^'\n]{1,64})'|([A-Z][\w'-]{0,63}))"""
     r"""|\b(?:called|named)\s+(?:"([^"\n]{1,64})"|([A-Z][\w'-]{0,63}))"""
+)
+_REPEAT = re.compile(
+    r"\b(what did you (just )?say|what was that|say (that|it) again|repeat (that|it))\b", re.I
 )
 _MAX_ECHO_CHARS: Final = 200
 
@@ -81,7 +86,7 @@ def decide(context: Context) -> str | ToolCall:
             return ToolCall(str(tool["name"]), arguments_for(tool, turn.text))
     if turn.role == "tool" and not any(_SAY.search(text) for text in directives):
         return output_reply(turn.call_name, turn.call_arguments, turn.text or "")
-    return _speak(context, turn, directives)
+    return _speak(context, turn, directives, _last_said(context.items))
 
 
 def reply_text(
@@ -124,6 +129,15 @@ def _latest_turn(items: Iterable[Mapping[str, Any]], heard: Mapping[str, str] | 
     return turn
 
 
+def _last_said(items: Iterable[Mapping[str, Any]]) -> str | None:
+    """The words of the latest assistant message in the conversation."""
+    said = None
+    for item in items:
+        if item.get("type") == "message" and item.get("role") == "assistant":
+            said = item_text(dict(item)) or said
+    return said
+
+
 def _directives(context: Context, turn: _Turn) -> list[str]:
     # The closest instruction wins: per-response ones, then the latest system item.
     directives = [context.additional_instructions, context.response_instructions]
@@ -134,21 +148,26 @@ def _directives(context: Context, turn: _Turn) -> list[str]:
     return [text for text in directives if text]
 
 
-def _speak(context: Context, turn: _Turn, present: list[str]) -> str:
+def _speak(context: Context, turn: _Turn, present: list[str], said: str | None) -> str:
     for text in present:
-        said = _SAY.search(text)
-        if said:
-            return next(group for group in said.groups() if group)
+        wanted = _SAY.search(text)
+        if wanted:
+            return next(group for group in wanted.groups() if group)
     name = _find_name([*present, context.session_instructions or ""])
-    if turn.role == "user" and not any(_GREET.search(text) for text in present):
+    greet = any(_GREET.search(text) for text in present)
+    if turn.role == "user" and not greet:
         if turn.text is None:
             return "I heard you. Could you tell me a little more?"
+        if said is not None and _REPEAT.search(turn.text):
+            return f'I said: "{said}"'
         echo = turn.text if len(turn.text) <= _MAX_ECHO_CHARS else turn.text[:197] + "..."
         return f'You said: "{echo}". How can I help with that?'
     if any(_WELCOME_BACK.search(text) for text in present):
         return f"Welcome back{', ' + name if name else ''}! How can I help you today?"
+    if turn.role is None and said is not None and not greet:
+        return "Is there anything else I can help you with?"  # it has spoken already
     # An empty conversation is the opening turn: a model greets there.
-    if turn.role is None or any(_GREET.search(text) for text in present):
+    if turn.role is None or greet:
         hello = f"Hello {name}!" if name else "Hello!"
         return f"{hello} I'm your assistant. How can I help you today?"
     return "Understood. How can I help you today?"

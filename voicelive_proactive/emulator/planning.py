@@ -26,6 +26,7 @@ class PlanSettings:
     stall_after_chunks: int | None = None
     stall_seconds: float = 0.0
     conversation_id: str | None = None
+    cough_after_chunks: int | None = None
 
 
 def build_plan(
@@ -72,6 +73,7 @@ def build_plan(
         created_delay=settings.created_delay,
         stall_after_chunks=settings.stall_after_chunks,
         stall_seconds=settings.stall_seconds,
+        cough_after_chunks=settings.cough_after_chunks,
         tool_call=decided if isinstance(decided, ToolCall) else None,
         metadata=params.metadata,
         in_conversation=params.in_conversation,

@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from voicelive_proactive.audio.formats import PCM16_24K, AudioFormat
 
-from .animation import SILENCE, Word, viseme_ids, word_timeline
+from .animation import SILENCE, Word, viseme_ids
 from .conversation import Conversation
 from .events import ConnectionGone, Ids, audio_part, clone, message_item, usage
 from .model import estimate_tokens
@@ -44,6 +44,8 @@ class ResponsePlan:
     created_delay: float = 0.0
     stall_after_chunks: int | None = None
     stall_seconds: float = 0.0
+    cough_after_chunks: int | None = None
+    """Call ``on_cough`` once this many audio chunks are out (the cough fault)."""
     tool_call: ToolCall | None = None
     """Call this function instead of speaking (no audio in this response)."""
     metadata: dict[str, str] | None = None
@@ -78,6 +80,7 @@ class ActiveResponse:
         conversation: Conversation,
         speech: SpeechCache,
         release: Callable[[ActiveResponse], None],
+        on_cough: Callable[[], None] | None = None,
     ) -> None:
         self.plan = plan
         self.id = ids.new("resp")
@@ -91,6 +94,7 @@ class ActiveResponse:
         self._conversation = conversation
         self._speech = speech
         self._release = release
+        self._on_cough = on_cough
         self._finishing = False
         self._limited = False
         self._audio_ms = 0
@@ -224,14 +228,17 @@ class ActiveResponse:
         plan, send, where = self.plan, self._send, self._where()
         speech = await self._speech.get(plan.text, plan.output_format)
         chunks = speech.chunks
+        if plan.in_conversation:
+            self._conversation.set_words(self.item_id, speech.words)
         pieces = [plan.text] if plan.one_transcript_delta else _PIECES.findall(plan.text)
-        # Spread the words over the audio so the transcript keeps pace with the voice.
-        due = [index * len(chunks) // len(pieces) for index in range(len(pieces))]
-        timeline = (
-            word_timeline(plan.text, speech.duration_ms)
-            if plan.word_timestamps or plan.visemes
-            else []
-        )
+        # Each word's transcript goes out with the chunk its audio starts in, so the
+        # transcript keeps pace with the voice.
+        if len(pieces) == len(speech.words):
+            last = len(chunks) - 1
+            due = [min(word.offset_ms // speech.chunk_ms, last) for word in speech.words]
+        else:
+            due = [index * len(chunks) // len(pieces) for index in range(len(pieces))]
+        timeline = speech.words if plan.word_timestamps or plan.visemes else ()
         sent_pieces = words = next_word = 0
         loop = asyncio.get_running_loop()
         start = loop.time()
@@ -254,6 +261,8 @@ class ActiveResponse:
             await send("response.audio.delta", {**where, "delta": chunk})
             sent = index + 1
             self._set_audio_ms(sent * speech.chunk_ms)
+            if sent == plan.cough_after_chunks and self._on_cough is not None:
+                self._on_cough()
             if sent == plan.stall_after_chunks and plan.stall_seconds > 0:
                 stalled = loop.time()
                 await self._pause(plan.stall_seconds)

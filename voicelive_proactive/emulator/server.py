@@ -15,6 +15,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from .connection import ClientEventHook, EmulatedConnection
+from .cough import COUGH_LEVEL_DBFS
 from .faults import Faults
 from .hearing import Transcriber
 from .options import DEFAULT_PACE
@@ -306,6 +307,28 @@ class Emulator:
     def _notify(self) -> None:
         if self._waiters:
             self._wake_waiters()
+
+    # -- faults on demand ------------------------------------------------------------------
+
+    async def cough(
+        self,
+        ms: int = 250,
+        *,
+        connection: int = -1,
+        level_dbfs: float = COUGH_LEVEL_DBFS,
+        pace: float = 1.0,
+    ) -> None:
+        """A noise burst reaches a session as user audio (the latest one by default).
+
+        See :meth:`EmulatedConnection.cough`; returns once the turn it makes is over.
+        """
+        try:
+            target = self.connections[connection]
+        except IndexError:
+            raise RuntimeError(f"there is no connection {connection}") from None
+        if target.closed:
+            raise RuntimeError(f"connection {connection} ({target.session_id}) is closed")
+        await target.cough(ms, level_dbfs=level_dbfs, pace=pace)
 
     # -- HTTP ------------------------------------------------------------------------------
 

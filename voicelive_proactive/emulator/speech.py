@@ -21,7 +21,9 @@ from voicelive_proactive.audio.formats import (
     resample_pcm16,
 )
 
-from .voice import MAX_TEXT_CHARS, VoiceName, synthesize
+from .alignment import spans_to_words
+from .animation import Word
+from .voice import MAX_TEXT_CHARS, SAMPLE_RATE, VoiceName, speak, synthesize
 
 __all__ = ["CHUNK_MS", "Speech", "SpeechCache", "build_speech"]
 
@@ -37,6 +39,8 @@ class Speech:
     chunks: tuple[str, ...]
     chunk_ms: int = CHUNK_MS
     format: AudioFormat = PCM16_24K
+    words: tuple[Word, ...] = ()
+    """Each word of ``text`` and where its audio lies, in ms: the same in every format."""
 
     @property
     def duration_ms(self) -> int:
@@ -49,10 +53,13 @@ def build_speech(
     """Synthesize, convert to ``fmt`` and chunk; the tail is padded with silence.
 
     Every chunk holds exactly ``chunk_ms`` of audio, whatever the format (100 ms is 4,800
-    bytes of pcm16 and 800 bytes of g711).
+    bytes of pcm16 and 800 bytes of g711). The word timings come from the voice itself.
     """
     samples = fmt.sample_rate * chunk_ms // 1000
-    pcm = resample_pcm16(synthesize(text, voice), PCM16_24K.sample_rate, fmt.sample_rate)
+    spoken = speak(text, voice)
+    # Milliseconds from the 24 kHz original: every format gets the same timings.
+    words = tuple(spans_to_words(spoken.words, SAMPLE_RATE))
+    pcm = resample_pcm16(spoken.pcm, PCM16_24K.sample_rate, fmt.sample_rate)
     pcm += bytes(-len(pcm) % (samples * 2))  # pad in PCM: silence in every encoding
     data = encode_from_pcm16(pcm, fmt)
     size = samples * fmt.bytes_per_sample
@@ -60,7 +67,7 @@ def build_speech(
         base64.b64encode(data[start : start + size]).decode("ascii")
         for start in range(0, len(data), size)
     )
-    return Speech(text, chunks, chunk_ms, fmt)
+    return Speech(text, chunks, chunk_ms, fmt, words)
 
 
 class SpeechCache:

@@ -40,6 +40,12 @@ class MemoryAudioIO:
     as soon as everything queued before the request has been played or skipped, so a test
     can hold the agent's audio "still playing" for as long as it likes.
 
+    Pause (:class:`~voicelive_proactive.audio.Pausable`): after :meth:`pause_audio`,
+    :meth:`play`, :meth:`play_ms` and :meth:`play_all` play nothing (the sound card plays
+    silence) until :meth:`resume_audio`; queued audio stays pending, and so do the
+    notifications waiting for it. :meth:`skip_pending_audio` ends a pause. :attr:`paused`
+    says whether it is paused and :attr:`pause_count` how often it was.
+
     Like the real backends, :meth:`skip_pending_audio` bumps :attr:`generation`, and
     :meth:`queue_audio` drops a chunk stamped with an older one. After :meth:`close`,
     queued audio is ignored (and pending notifications run). All methods are thread-safe.
@@ -72,6 +78,9 @@ class MemoryAudioIO:
         """Bumped by every :meth:`skip_pending_audio`."""
         self.closed = False
         """Whether :meth:`close` was called."""
+        self._paused = False
+        self.pause_count = 0
+        """Times :meth:`pause_audio` paused playback (a call while paused does not count)."""
 
     @property
     def block_bytes(self) -> int:
@@ -98,10 +107,11 @@ class MemoryAudioIO:
             self._pending += pcm
 
     def skip_pending_audio(self) -> int:
-        """Drop the pending audio; return how many bytes that was."""
+        """Drop the pending audio and end any pause; return how many bytes that was."""
         with self._lock:
             dropped = len(self._pending)
             self._pending.clear()
+            self._paused = False
             self.skip_count += 1
             self.skipped_bytes += dropped
             self.generation += 1
@@ -109,11 +119,37 @@ class MemoryAudioIO:
         _run(ready)
         return dropped
 
+    def pause_audio(self) -> int:
+        """Hold playback: :meth:`play` and friends play nothing until :meth:`resume_audio`.
+
+        Return the bytes pending (queued and unplayed). Idempotent.
+        """
+        with self._lock:
+            if not self._paused:
+                self._paused = True
+                self.pause_count += 1
+            return len(self._pending)
+
+    def resume_audio(self) -> None:
+        """Let :meth:`play` and friends play again; a no-op when not paused."""
+        with self._lock:
+            self._paused = False
+
+    @property
+    def paused(self) -> bool:
+        """Whether playback is held by :meth:`pause_audio`."""
+        return self._paused
+
     def play(self, n_bytes: int) -> bytes:
-        """Play up to ``n_bytes`` of the pending audio; return the bytes played."""
+        """Play up to ``n_bytes`` of the pending audio; return the bytes played.
+
+        While paused nothing plays and ``b""`` is returned.
+        """
         if n_bytes < 0:
             raise ValueError(f"n_bytes must be >= 0, not {n_bytes}")
         with self._lock:
+            if self._paused:
+                return b""
             chunk = bytes(self._pending[:n_bytes])
             del self._pending[:n_bytes]
             self._played += chunk
@@ -126,8 +162,10 @@ class MemoryAudioIO:
         return self.play(self.output_format.bytes_for_ms(ms))
 
     def play_all(self) -> bytes:
-        """Play all the pending audio; return the bytes played."""
+        """Play all the pending audio; return the bytes played (``b""`` while paused)."""
         with self._lock:
+            if self._paused:
+                return b""
             chunk = bytes(self._pending)
             self._pending.clear()
             self._played += chunk
@@ -262,7 +300,8 @@ class MemoryAudioIO:
     def __repr__(self) -> str:
         return (
             f"MemoryAudioIO(played={len(self._played)}B, pending={len(self._pending)}B, "
-            f"skip_count={self.skip_count}, capturing={self.capturing}, closed={self.closed})"
+            f"skip_count={self.skip_count}, paused={self._paused}, capturing={self.capturing}, "
+            f"closed={self.closed})"
         )
 
 
