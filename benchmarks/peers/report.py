@@ -19,6 +19,11 @@ FIGURES = (
     ("cpu_core_percent_per_session", "CPU per session at N = 50, two-way audio", "% of a core"),
     ("rss_kb_per_session", "RSS per session at N = 50", "KB"),
     ("barge_in_stale_ms_p50", "stale audio after the user's first word, p50", "ms"),
+    (
+        "barge_in_stale_after_speech_started_ms_p50",
+        "of which after `speech_started` reached the client, p50",
+        "ms",
+    ),
     ("truncation_error_ms_p50", "truncation error, p50", "ms"),
     ("race.duplicate_greetings", "greeted twice, of the race sessions", ""),
     ("race.missed_greetings", "never greeted, of the race sessions", ""),

@@ -284,6 +284,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     result["raw"] = raw
     result["setup"] = setup(quick)
     result["protocol"] = PROTOCOL_NOTES
+    result["analysis"] = ANALYSIS
     return result
 
 
@@ -330,4 +331,61 @@ def setup(quick: bool) -> dict[str, Any]:
     }
 
 
-PROTOCOL_NOTES: list[str] = []
+PROTOCOL_NOTES = [
+    "Emulator bug, fixed: a client that gives up during the WebSocket upgrade (LiveKit's "
+    "`AgentSession.aclose()` soon after `start()`, before its background `connect()` "
+    "finished) made the emulator's aiohttp server log `Error handling request` with a "
+    "traceback. It now drops such a socket quietly, as a service does.",
+    "LiveKit: the plugin declares `message_truncation=False` and its `truncate()` only logs "
+    "'truncate() is not supported by Azure Voice Live'. Voice Live documents "
+    "`conversation.item.truncate` (SDK 1.3.1 `ClientEventConversationItemTruncate`, answered "
+    "by `conversation.item.truncated`), and the emulator implements it. So after a barge-in "
+    "LiveKit leaves audio and transcript the caller never heard in the model's history: its "
+    "truncation error is the whole unheard tail. The emulator streams at real time here; the "
+    "service runs ahead of playback, so on it the tail (and the error) is longer.",
+    "LiveKit: on `speech_started` it sends `response.cancel`, without `response_id`, although "
+    "server VAD (`interrupt_response`, the default) has already cancelled the response; the "
+    "service answers `response_cancel_not_active`, which the plugin suppresses. A cancel "
+    "without `response_id` cancels whatever response is active when it arrives.",
+    "LiveKit: `generate_reply()` recognizes its response only by `response.metadata."
+    "client_event_id` (1.8.9 has no other pairing). The emulator echoes `metadata`; whether "
+    "Voice Live does is not documented (PROTOCOL.md). Where it is not echoed, each "
+    "`generate_reply()` times out after 10 s while its response plays as the server's own.",
+    "LiveKit: in the VAD race the greeting's `response.create` is refused as busy "
+    "(`conversation_already_has_active_response`, naming its event id); LiveKit fails the "
+    "`generate_reply()` ('failed to generate a reply') and never asks again, so no session "
+    "was greeted; the server's own response played instead.",
+    "LiveKit: `say(text)` needs a TTS model (the plugin does not set `supports_say` and does "
+    "not expose Voice Live's `pre_generated_assistant_message`), so the spoken greeting is "
+    "not available. `say(text, audio=...)` plays local audio, but with "
+    "`mutable_chat_context=False` its text only enters LiveKit's local chat context, never "
+    "the Voice Live conversation: the model does not know what was said.",
+    "Otherwise LiveKit's client and the emulator agree: every event it sent (three "
+    "`session.update`s at start, `response.create` with top-level `additional_instructions` "
+    "and `response.metadata`, 100 ms `input_audio_buffer.append`s, `response.cancel`) was "
+    "accepted, and every server event parsed. Voice Live's own `turn_detection.auto_truncate` "
+    "(preview; a LiveKit user can pass it in `ServerVad`) is not measured: the emulator does "
+    "not truncate by itself, since how the service decides what was heard is not documented.",
+]
+
+# Why we lose where we do (from profiling, see the report of the run that added this).
+ANALYSIS = {
+    "cpu_core_percent_per_session": (
+        "py-spy at N = 50 (both clients, 30 s): the library's own `handle()` is about 5 % of "
+        "our client's CPU. The largest item is the microphone uplink: the library sends every "
+        "20 ms capture block as its own `input_audio_buffer.append` (50 WebSocket messages a "
+        "second per session, each a base64 encode, a `json.dumps`, an aiohttp frame and a "
+        "`transport.write` syscall: about 37 % of our CPU), where LiveKit's plugin buffers "
+        "100 ms per message (10 a second). Most of the rest is the SDK's typed parsing of "
+        "server events in the app's loop, which both pay, and the shared harness (the "
+        "microphone thread's 2,500 callbacks a second). Coalescing our uplink into 100 ms "
+        "messages (tried app-side) measured 0.24-0.25 % per session, about 0.48x LiveKit's, "
+        "but the 20 ms uplink is also why our barge-in is faster: the service's VAD hears the "
+        "caller up to 80 ms sooner. What it would take: an uplink that sends 20 ms blocks "
+        "while the agent's audio is playing (barge-in) and 100 ms ones otherwise."
+    ),
+    "greeting_ms_p50": (
+        "LiveKit sends `response.create` right after `session.update`, without waiting for "
+        "`session.updated`; we wait for the session to be ready (one round trip)."
+    ),
+}
