@@ -36,6 +36,8 @@ SECTIONS = {
     "redis_guard": "benchmarks.redis_dispatch",
     "scale": "benchmarks.scale",
     "memory": "benchmarks.memory",
+    # Versus LiveKit Agents (its own venv and processes): last, it loads the machine longest.
+    "peers": "benchmarks.peers.section",
 }
 
 
