@@ -122,7 +122,7 @@ def correctness_failures(results: dict[str, Any]) -> list[str]:
 
 
 def _cell(value: Any, unit: str) -> str:
-    text = fmt(_num(value) if not isinstance(value, bool) else value)
+    text = fmt(value if isinstance(value, (bool, int)) else _num(value))
     return f"{text} {unit}" if unit and _num(value) is not None else text
 
 

@@ -155,6 +155,7 @@ def test_the_page_has_the_versus_livekit_section_and_its_goals() -> None:
     assert "not available: not in this build" in page
     assert "LiveKit's plugin never truncates." in page
     assert "peers.png" in page
+    assert "(`race.missed_greetings`) | **0** | 200 | - |" in page
 
 
 def test_a_loss_is_explained_and_our_missed_greetings_fail_the_run() -> None:
