@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv system-deps test lint typecheck pytest docs demo bench sdk-tests clean
+.PHONY: help venv system-deps test lint typecheck pytest docs demo bench livekit-venv sdk-tests clean
 
 help:
 	@echo "make demo   run a proactive session (embedded emulator unless AZURE_VOICELIVE_ENDPOINT is set)"
@@ -14,7 +14,9 @@ help:
 	@echo "make docs   the documentation site into site/ (mkdocs --strict, offline)"
 	@echo "make bench  benchmarks against the strongest bare loop; a complete run writes"
 	@echo "            benchmarks/results/latest.json, the plots and docs/performance.md"
-	@echo "            (BENCH_ARGS='--quick' or '--only scale': a partial run, its own file only)"
+	@echo "            (BENCH_ARGS='--quick' or '--only scale': a partial run, its own file only;"
+	@echo "            '--only peers': versus LiveKit Agents, which runs from .venv-livekit)"
+	@echo "make livekit-venv  LiveKit Agents for the peers benchmark, in .venv-livekit (built once)"
 	@echo "make sdk-tests  the azure-ai-voicelive sdist's tests/live against the emulator (~7 min);"
 	@echo "                writes docs/sdk-live-tests.md and scripts/sdk_live/results/latest.json"
 
@@ -92,6 +94,12 @@ bench: venv system-deps
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
+# LiveKit Agents never enters .venv (make test does not grow, its pins cannot move ours): the
+# peers section runs it from .venv-livekit, built from benchmarks/peers/requirements-livekit.txt
+# on first use (and rebuilt when that file changes). This target builds it ahead of time.
+livekit-venv: venv
+	$(BIN)/python -m benchmarks.peers.venv
+
 # Not part of `make test`: it takes minutes. It downloads the SDK's sdist and builds a venv for
 # its tests under scripts/sdk_live/.cache (both reused). SDK_LIVE_ARGS passes options, e.g.
 # SDK_LIVE_ARGS="--emulator-src ../other-worktree -k tools".
@@ -100,4 +108,4 @@ sdk-tests: venv
 	$(BIN)/python -m scripts.sdk_live $(SDK_LIVE_ARGS)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache site .cache
+	rm -rf $(VENV) .venv-livekit .mypy_cache .ruff_cache .pytest_cache site .cache

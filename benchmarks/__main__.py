@@ -23,6 +23,7 @@ from typing import Any
 
 from benchmarks import machine, report
 from benchmarks.alsa import REPO
+from benchmarks.peers import report as peers_report
 
 # In this order: the latency-sensitive ones first, on a machine not yet warmed by the rest.
 SECTIONS = {
@@ -35,6 +36,8 @@ SECTIONS = {
     "redis_guard": "benchmarks.redis_dispatch",
     "scale": "benchmarks.scale",
     "memory": "benchmarks.memory",
+    # Versus LiveKit Agents (its own venv and processes): last, it loads the machine longest.
+    "peers": "benchmarks.peers.section",
 }
 
 
@@ -104,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[bench] {name} done in {section['seconds']} s{note}", flush=True)
 
     failures = _correctness_failures(results)
+    failures += peers_report.correctness_failures(results)
     run["wall_s"] = round(time.monotonic() - started, 1)
     run["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     run["complete"] = not args.quick and not args.only and not crashed

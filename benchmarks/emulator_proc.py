@@ -6,7 +6,8 @@ commands on stdin and reads one JSON line back for each:
 
 * ``live``: ``{"connections": n}``, the connections still open (``len(emulator.connections)``,
   which lists only live ones when ``record=False``), so runs do not overlap;
-* ``dump``: ``{"hook": bool, "created": [[session_id, ns], ...], "opened": [session_id, ...]}``;
+* ``dump``: ``{"hook": bool, "created": [[session_id, ns], ...], "opened": [session_id, ...],
+  "truncates": [[session_id, item_id, audio_end_ms, ns], ...]}``;
 * ``quit``.
 
 Server-side stamps (when a ``response.create`` reached the emulator) need a public hook that
@@ -40,17 +41,24 @@ def hook_available() -> bool:
     return HOOK in inspect.signature(Emulator).parameters
 
 
-async def _serve(pace: float, voice: str) -> None:
-    from voicelive_proactive.emulator import Emulator
+async def _serve(
+    pace: float, voice: str, phrases: list[str] | None = None, faults: str | None = None
+) -> None:
+    from voicelive_proactive.emulator import Emulator, Faults
 
     created: list[tuple[str, int]] = []
     opened: list[str] = []
+    truncates: list[tuple[str, Any, Any, int]] = []
     seen: set[str] = set()
 
     def on_client_event(session_id: str, event: dict[str, Any], received_ns: int) -> None:
         kind = event.get("type")
         if kind == "response.create":
             created.append((session_id, received_ns))
+        elif kind == "conversation.item.truncate":
+            truncates.append(
+                (session_id, event.get("item_id"), event.get("audio_end_ms"), received_ns)
+            )
         if session_id not in seen:
             seen.add(session_id)
             opened.append(session_id)
@@ -59,6 +67,10 @@ async def _serve(pace: float, voice: str) -> None:
     options: dict[str, Any] = {HOOK: on_client_event} if hooked else {}
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
+    if phrases:
+        options["phrases"] = phrases
+    if faults:
+        options["faults"] = Faults(**json.loads(faults))
     emulator = Emulator(pace=pace, voice=voice, record=False, **options)  # type: ignore[arg-type]
 
     def reply(payload: dict[str, Any]) -> None:
@@ -66,9 +78,17 @@ async def _serve(pace: float, voice: str) -> None:
         sys.stdout.flush()
 
     def dump() -> None:
-        reply({"hook": hooked, "created": created[:], "opened": opened[:]})
+        reply(
+            {
+                "hook": hooked,
+                "created": created[:],
+                "opened": opened[:],
+                "truncates": truncates[:],
+            }
+        )
         created.clear()
         opened.clear()
+        truncates.clear()
         seen.clear()
 
     def commands() -> None:  # a thread: stdin lines are handed to the loop
@@ -91,10 +111,22 @@ async def _serve(pace: float, voice: str) -> None:
 class EmulatorProcess:
     """Parent side: start the child, read its endpoint, ask it questions, stop it."""
 
-    def __init__(self, *, pace: float = 0.0, voice: str = "synthetic") -> None:
+    def __init__(
+        self,
+        *,
+        pace: float = 0.0,
+        voice: str = "synthetic",
+        phrases: tuple[str, ...] = (),
+        faults: dict[str, Any] | None = None,
+    ) -> None:
         command = [sys.executable, "-m", "benchmarks.emulator_proc"]
+        command += ["--pace", str(pace), "--voice", voice]
+        for phrase in phrases:
+            command += ["--phrase", phrase]
+        if faults:
+            command += ["--faults", json.dumps(faults)]
         self.proc = subprocess.Popen(
-            [*command, "--pace", str(pace), "--voice", voice],
+            command,
             cwd=REPO,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -146,8 +178,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pace", type=float, default=0.0)
     parser.add_argument("--voice", default="synthetic")
+    parser.add_argument("--phrase", action="append", default=[], help="a sentence to recognize")
+    parser.add_argument("--faults", help="Faults(**JSON) for every connection")
     args = parser.parse_args()
-    asyncio.run(_serve(args.pace, args.voice))
+    asyncio.run(_serve(args.pace, args.voice, args.phrase, args.faults))
 
 
 if __name__ == "__main__":

@@ -208,6 +208,9 @@ def goal_list(results: dict[str, Any]) -> list[Goal]:
             "µs",
         ),
     ]
+    from benchmarks.peers import report as peers_report  # it imports this module
+
+    goals += peers_report.goals()
     return goals
 
 
@@ -228,6 +231,8 @@ def _strip(results: dict[str, Any]) -> dict[str, Any]:
     out = dict(results)
     if isinstance(out.get("dispatch"), dict):
         out["dispatch"] = {k: v for k, v in out["dispatch"].items() if k != "samples_us"}
+    if isinstance(out.get("peers"), dict):  # every trial stays in the run's own file
+        out["peers"] = {k: v for k, v in out["peers"].items() if k != "raw"}
     return out
 
 
@@ -265,6 +270,7 @@ def plot(results: dict[str, Any], outdir: Path) -> list[Path]:
         ("barge_in", _plot_barge_in),
         ("scale", _plot_scale),
         ("memory", _plot_memory),
+        ("peers", _plot_peers),
     ):
         section = results.get(name) or {}
         if "error" in section or "skipped" in section or not section:
@@ -493,6 +499,12 @@ def _plot_scale(section: dict[str, Any], path: Path) -> bool:
     return True
 
 
+def _plot_peers(section: dict[str, Any], path: Path) -> bool:
+    from benchmarks.peers import report as peers_report
+
+    return peers_report.plot(section, path)
+
+
 def _plot_memory(section: dict[str, Any], path: Path) -> bool:
     import matplotlib.pyplot as plt
 
@@ -621,9 +633,11 @@ def markdown(results: dict[str, Any], plots_rel: str = "../benchmarks/results") 
         "- A missed timing goal is reported here and never fails the run; a session greeted "
         "twice or not at all does (exit code 1).",
         "",
-        "## Details",
+        "## Versus LiveKit Agents",
         "",
     ]
+    lines += _peers_md(results.get("peers") or {}, plots_rel)
+    lines += ["## Details", ""]
     for name, render in (
         ("dispatch", _dispatch_md),
         ("greeting_latency", _greeting_md),
@@ -661,6 +675,7 @@ def markdown(results: dict[str, Any], plots_rel: str = "../benchmarks/results") 
         "make bench                                 # everything; the only way to update this page",
         ".venv/bin/python -m benchmarks --quick     # a smoke run: its own file in results/runs/",
         ".venv/bin/python -m benchmarks --only scale  # one section: its own file, too",
+        ".venv/bin/python -m benchmarks --only peers  # versus LiveKit (builds .venv-livekit)",
         ".venv/bin/python -m benchmarks.profile_dispatch  # where dispatch time goes",
         "```",
         "",
@@ -669,6 +684,19 @@ def markdown(results: dict[str, Any], plots_rel: str = "../benchmarks/results") 
         "",
     ]
     return "\n".join(lines)
+
+
+def _peers_md(section: dict[str, Any], plots_rel: str) -> list[str]:
+    from benchmarks.peers import report as peers_report
+
+    if not section:
+        return ["Not run.", ""]
+    lines = [f"<sub>{_stamp(section)}</sub>", ""]
+    if "error" in section:
+        return [*lines, f"Error: `{section['error'].strip().splitlines()[-1]}`", ""]
+    if "skipped" in section:
+        return [*lines, f"Skipped: {section['skipped']}.", ""]
+    return lines + peers_report.markdown(section, plots_rel)
 
 
 TITLES = {
@@ -681,6 +709,7 @@ TITLES = {
     "audio": "Audio per chunk",
     "nudge": "Idle nudge",
     "redis_guard": "Redis guard",
+    "peers": "Versus LiveKit Agents",
 }
 
 

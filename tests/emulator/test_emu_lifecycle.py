@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import subprocess
@@ -215,3 +216,33 @@ async def test_cancelling_a_waiter_cancels_it() -> None:
         waiting.cancel()
         with pytest.raises(asyncio.CancelledError):
             await waiting
+
+
+async def test_a_client_that_leaves_during_the_upgrade_is_dropped_quietly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # An app that closes before its connect() finished (LiveKit's AgentSession.aclose() right
+    # after start() does) resets the socket while the server writes the 101 response.
+    import base64
+
+    caplog.set_level(logging.ERROR)
+    async with Emulator(pace=0) as emu:
+        host, port = emu.endpoint.removeprefix("http://").rsplit(":", 1)
+        for _ in range(3):
+            _, writer = await asyncio.open_connection(host, int(port))
+            key = base64.b64encode(os.urandom(16)).decode()
+            writer.write(
+                (
+                    f"GET /voice-live/realtime?api-version=2026-07-15 HTTP/1.1\r\nHost: {host}\r\n"
+                    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                    f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                    f"api-key: {emu.api_key}\r\n\r\n"
+                ).encode()
+            )
+            await writer.drain()
+            writer.transport.abort()
+        await asyncio.sleep(0.2)
+        async with sdk(emu) as conn:  # and it still serves the next client
+            await conn.response.create()
+            await until(conn, "response.done")
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -386,7 +386,15 @@ class Emulator:
         if not ws.can_prepare(request).ok:
             return web.Response(status=426, text="This endpoint only speaks WebSocket.")
         transport = request.transport
-        await ws.prepare(request)
+        try:
+            await ws.prepare(request)
+        except ConnectionResetError:
+            # The client gave up during the upgrade (e.g. an app closed before its connect
+            # finished). A service drops such a socket silently; without this, aiohttp logs
+            # the reset as an error in the request handler, with a traceback.
+            log.debug("client went away during the WebSocket upgrade")
+            # Never sent (the socket is gone); aiohttp drops it quietly.
+            return web.Response(status=400, text="The client closed during the upgrade.")
 
         def abort() -> None:
             # A dropped network, not a goodbye: no close frame.
