@@ -339,7 +339,11 @@ def summarize(
             v.resumes_heard > 0 and v.greetings_heard == 0 for v in verdicts
         ),
         "lost_speech": _lost_count(verdicts),
+        "lost_speech_by_problem": dict(Counter(_problem(p) for v in verdicts for p in v.lost)),
         "lost_greetings": sum(bool(v.lost_greetings) for v in verdicts),
+        "lost_greetings_by_problem": dict(
+            Counter(_problem(p) for v in verdicts for p in v.lost_greetings)
+        ),
         "speeches": sum(v.speeches for v in verdicts),
         "speeches_heard": sum(v.heard_speeches for v in verdicts),
         "leaked_tasks": sum(len(r["leaked"]) for r in results),
@@ -368,6 +372,11 @@ def summarize(
 def _lost_count(verdicts: list[count.Verdict]) -> int:
     """Speeches lost: each say() with at least one problem counts once."""
     return sum(len({problem.split(":", 1)[0] for problem in v.lost}) for v in verdicts)
+
+
+def _problem(line: str) -> str:
+    """ "connection 0 say1 (static): <problem> [<state>]" -> "<problem>"."""
+    return line.split(": ", 1)[-1].rsplit(" [", 1)[0]
 
 
 def _note_kind(note: str) -> str:
