@@ -1021,9 +1021,14 @@ def _soak_md(x: dict[str, Any], plots_rel: str) -> list[str]:
         f"**{fmt(x.get('lost_speech'))}** of {fmt(x.get('speeches'))} "
         f"({fmt(x.get('speeches_heard'))} heard) |",
         f"| greetings lost (claimed, never heard) | {fmt(x.get('lost_greetings'))} |",
-        f"| nothing greeting-like heard at all | {fmt(x.get('missed_greetings'))} |",
+        f"| nothing greeting-like heard at all (of which the outcome did not say why) | "
+        f"{fmt(x.get('missed_greetings'))} ({fmt(x.get('missed_greetings_unexplained'))}) |",
         f'| "welcome back" to a caller who never heard the greeting | '
-        f"{fmt(x.get('resumed_without_greeting'))} |",
+        f"{fmt(x.get('resumed_without_greeting'))} (first connection's greeting: "
+        + ", ".join(
+            f"{k} {v}" for k, v in (x.get("resumed_without_greeting_first_outcome") or {}).items()
+        )
+        + ") |",
         f"| leaked tasks / descriptors | **{fmt(x.get('leaked_tasks'))}** / "
         f"**{fmt(x.get('leaked_fds'))}** |",
         f"| hangs, harness errors, unhandled loop errors | {fmt(x.get('hangs'))}, "

@@ -42,6 +42,7 @@ class TaskLedger:
         self.owner: weakref.WeakKeyDictionary[asyncio.Task[Any], int] = weakref.WeakKeyDictionary()
         self._previous: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.charged = 0  # tasks created inside a conversation, ever (proof it is watching)
 
     def install(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop, self._previous = loop, loop.get_task_factory()
@@ -65,6 +66,7 @@ class TaskLedger:
         owner = context.get(CONVERSATION) if context is not None else CONVERSATION.get()
         if owner is not None:
             self.owner[task] = owner
+            self.charged += 1
         return task
 
     def alive(self, index: int) -> list[asyncio.Task[Any]]:
@@ -255,6 +257,7 @@ async def soak(
         unhandled=unhandled,
         library_errors=errors.records,
         sdk_warnings=sdk_warnings.records,
+        tasks_watched=ledger.charged,
     )
 
 
@@ -269,6 +272,7 @@ def summarize(
     unhandled: list[str],
     library_errors: list[str],
     sdk_warnings: list[str] = (),  # type: ignore[assignment]
+    tasks_watched: int = 0,
 ) -> dict[str, Any]:
     """The ``soak.*`` keys from every conversation's verdict."""
     verdicts: list[count.Verdict] = [r["verdict"] for r in results]
@@ -333,10 +337,24 @@ def summarize(
         "connections": sum(v.connections for v in verdicts),
         "duplicate_greetings": sum(v.duplicate for v in verdicts),
         "missed_greetings": sum(v.missed for v in verdicts),
+        # Missed, and the last connection's outcome does not say why (failed or skipped,
+        # with a reason): the caller sat in silence and the app was not told.
+        "missed_greetings_unexplained": sum(
+            v.missed and not _explained(v.greeting_outcomes[-1:]) for v in verdicts
+        ),
         "missed_greeting_samples": missed[:MAX_SAMPLES],
         "greetings_heard": dict(sorted(heard.items())),
         "resumed_without_greeting": sum(
             v.resumes_heard > 0 and v.greetings_heard == 0 for v in verdicts
+        ),
+        # ...and what the first connection's greeting outcome said about it.
+        "resumed_without_greeting_first_outcome": dict(
+            Counter(
+                v.greeting_outcomes[0].split(" [", 1)[0].split(", ")[0]
+                + (", interrupted" if "interrupted" in v.greeting_outcomes[0] else "")
+                for v in verdicts
+                if v.resumes_heard > 0 and v.greetings_heard == 0 and v.greeting_outcomes
+            )
         ),
         "lost_speech": _lost_count(verdicts),
         "lost_speech_by_problem": dict(Counter(_problem(p) for v in verdicts for p in v.lost)),
@@ -347,6 +365,8 @@ def summarize(
         "speeches": sum(v.speeches for v in verdicts),
         "speeches_heard": sum(v.heard_speeches for v in verdicts),
         "leaked_tasks": sum(len(r["leaked"]) for r in results),
+        "leaked_task_samples": [t for r in results for t in r["leaked"]][:MAX_SAMPLES],
+        "tasks_watched": tasks_watched,
         "leaked_fds": leaked_fds,
         "fd_checkpoints": checkpoints,
         "hangs": sum(len(v.hangs) for v in verdicts),
@@ -372,6 +392,10 @@ def summarize(
 def _lost_count(verdicts: list[count.Verdict]) -> int:
     """Speeches lost: each say() with at least one problem counts once."""
     return sum(len({problem.split(":", 1)[0] for problem in v.lost}) for v in verdicts)
+
+
+def _explained(outcomes: list[str]) -> bool:
+    return bool(outcomes) and outcomes[0].startswith(("failed, ", "skipped, "))
 
 
 def _problem(line: str) -> str:

@@ -336,3 +336,29 @@ def test_every_fault_kind_is_drawn(seed: int) -> None:
         "slow_render",
         "slow_render_timeout",
     }
+
+
+async def test_a_task_outliving_its_conversation_is_reported_and_cancelled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from benchmarks.soak import app, runner
+
+    forever = asyncio.Event()
+    spawned: list[asyncio.Task[bool]] = []
+
+    async def leaky(plan: Any, client: Any) -> list[ConnectionRecord]:
+        spawned.append(asyncio.ensure_future(forever.wait()))  # what a leaky library does
+        return []
+
+    monkeypatch.setattr(app, "conversation", leaky)
+    monkeypatch.setattr(runner, "LEAK_GRACE_S", 0.05)
+    ledger = TaskLedger()
+    ledger.install(asyncio.get_running_loop())
+    try:
+        result = await runner._one(make_plan(1, 4), None, ledger, asyncio.Semaphore(1))
+    finally:
+        ledger.uninstall()
+    assert len(result["leaked"]) == 1
+    assert "Event.wait" in result["leaked"][0]
+    await asyncio.gather(*spawned, return_exceptions=True)
+    assert spawned[0].cancelled()  # cancelled, so it cannot skew the next conversation
