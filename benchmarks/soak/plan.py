@@ -54,7 +54,8 @@ OTHERS = (
     "slow_response_created",
     "stalled_audio",
 )
-KINDS = ("none", *DROPS, *OTHERS, "drop_mid_resume")  # the last: on a reconnection
+ON_RECONNECTION = ("drop_mid_resume", "busy_resume", "reject_resume")
+KINDS = ("none", *DROPS, *OTHERS, *ON_RECONNECTION)
 REJECTIONS = (
     ("server_error", "The server had an error while processing your request."),
     ("rate_limit_exceeded", "Too many requests; try again shortly."),
@@ -105,6 +106,15 @@ class ConversationPlan:
             return Faults(**self.first)
         later = self.later[connection - 1] if connection - 1 < len(self.later) else {}
         return Faults(**later)
+
+    def reconnection_faults(self, connections: int) -> list[str]:
+        """The faults the reconnections that happened (of ``connections``) suffered."""
+        names = {
+            "drop_after": "drop_mid_resume",
+            "vad_response_before_create": "busy_resume",
+            "response_errors": "reject_resume",
+        }
+        return [names[key] for later in self.later[: connections - 1] for key in later]
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready, for the report and for reproducing one conversation."""
@@ -208,9 +218,14 @@ def make_plan(seed: int, index: int) -> ConversationPlan:
 
     later: list[dict[str, Any]] = []
     for _ in range(MAX_CONNECTIONS - 1):
-        if rng.random() < 0.2:  # the reconnection drops too, in the middle of "welcome back"
+        draw = rng.random()
+        if draw < 0.2:  # the reconnection drops too, in the middle of "welcome back"
             into = rng.randint(1, audio_chunks(RESUME) - 1)
             later.append({"drop_after": ("response.audio.delta", into)})
+        elif draw < 0.3:  # the caller speaks first on the new connection
+            later.append({"vad_response_before_create": 1})
+        elif draw < 0.35:  # "welcome back" is refused (it has no fallback)
+            later.append({"response_errors": {1: rng.choice(REJECTIONS)}})
         else:
             later.append({})
     return ConversationPlan(

@@ -281,9 +281,7 @@ def summarize(
         plan: ConversationPlan = r["plan"]
         faults.update(plan.faults)
         verdict: count.Verdict = r["verdict"]
-        faults["drop_mid_resume"] += sum(
-            1 for n in range(1, verdict.connections) if plan.later[n - 1]
-        )
+        faults.update(plan.reconnection_faults(verdict.connections))
     heard = Counter(f"{v.greetings_heard} greeting + {v.resumes_heard} resume" for v in verdicts)
     failures = []
     for r in results:
@@ -294,7 +292,7 @@ def summarize(
         failures.append(
             {
                 "index": plan.index,
-                "faults": list(plan.faults),
+                "faults": [*plan.faults, *plan.reconnection_faults(verdict.connections)],
                 "emulator_faults": [plan.first, *plan.later[: verdict.connections - 1]],
                 "greetings_heard": verdict.greetings_heard,
                 "resumes_heard": verdict.resumes_heard,
