@@ -1,7 +1,7 @@
 """``python -m benchmarks.soak``: the chaos soak on its own (``make soak``).
 
-Writes ``benchmarks/results/runs/soak-<seed>.json`` with every ``soak.*`` key and prints the
-figures; exit status 1 when a conversation heard two greetings, lost a speech, leaked a task
+Writes ``benchmarks/results/runs/soak-<UTC time>-<seed>.json`` with every ``soak.*`` key and
+prints the figures; exit status 1 when a conversation heard two greetings, lost a speech, leaked a task
 or a descriptor, or hung.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import datetime, timezone
 from typing import Any
 
 from benchmarks.report import RUNS
@@ -42,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         redis_url=args.redis_url,
     )
     RUNS.mkdir(parents=True, exist_ok=True)
-    path = RUNS / f"soak-{seed}.json"
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = RUNS / f"soak-{stamp}-{seed}.json"
     path.write_text(json.dumps(section, indent=1) + "\n")
     shown = {k: v for k, v in section.items() if not isinstance(v, (list, dict))}
     for key, value in shown.items():

@@ -348,8 +348,7 @@ def summarize(
         # ...and what the first connection's greeting outcome said about it.
         "resumed_without_greeting_first_outcome": dict(
             Counter(
-                v.greeting_outcomes[0].split(" [", 1)[0].split(", ")[0]
-                + (", interrupted" if "interrupted" in v.greeting_outcomes[0] else "")
+                v.greeting_outcomes[0][:90]
                 for v in verdicts
                 if v.resumes_heard > 0 and v.greetings_heard == 0 and v.greeting_outcomes
             )
