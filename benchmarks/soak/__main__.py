@@ -1,8 +1,8 @@
 """``python -m benchmarks.soak``: the chaos soak on its own (``make soak``).
 
 Writes ``benchmarks/results/runs/soak-<UTC time>-<seed>.json`` with every ``soak.*`` key and
-prints the figures; exit status 1 when a conversation heard two greetings, lost a speech, leaked a task
-or a descriptor, or hung.
+prints the figures; exit status 1 when a conversation heard two greetings, lost a speech,
+leaked a task or a descriptor, or hung.
 """
 
 from __future__ import annotations
