@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv system-deps test lint typecheck pytest docs demo bench livekit-venv sdk-tests clean
+.PHONY: help venv system-deps test lint typecheck pytest docs demo bench livekit-venv soak sdk-tests clean
 
 help:
 	@echo "make demo   run a proactive session (embedded emulator unless AZURE_VOICELIVE_ENDPOINT is set)"
@@ -17,6 +17,8 @@ help:
 	@echo "            (BENCH_ARGS='--quick' or '--only scale': a partial run, its own file only;"
 	@echo "            '--only peers': versus LiveKit Agents, which runs from .venv-livekit)"
 	@echo "make livekit-venv  LiveKit Agents for the peers benchmark, in .venv-livekit (built once)"
+	@echo "make soak   the chaos soak alone: 1,000 conversations with random faults (~4 min);"
+	@echo "            SOAK_SEED=N repeats a run, SOAK_ARGS='--only 17' replays one conversation"
 	@echo "make sdk-tests  the azure-ai-voicelive sdist's tests/live against the emulator (~7 min);"
 	@echo "                writes docs/sdk-live-tests.md and scripts/sdk_live/results/latest.json"
 
@@ -99,6 +101,14 @@ bench: venv system-deps
 # on first use (and rebuilt when that file changes). This target builds it ahead of time.
 livekit-venv: venv
 	$(BIN)/python -m benchmarks.peers.venv
+
+# The chaos soak on its own (it is also the `soak` section of `make bench`): 1,000
+# conversations through the real SDK into the emulator, faults at random, a private
+# redis-server. Exit status 1 when a caller heard the greeting twice, a say() was lost, or a
+# task or descriptor leaked. SOAK_SEED=N repeats a run's faults; SOAK_ARGS passes options.
+SOAK_ARGS ?=
+soak: venv system-deps
+	$(BIN)/python -m benchmarks.soak $(SOAK_ARGS)
 
 # Not part of `make test`: it takes minutes. It downloads the SDK's sdist and builds a venv for
 # its tests under scripts/sdk_live/.cache (both reused). SDK_LIVE_ARGS passes options, e.g.

@@ -5,7 +5,8 @@ full size, none failed) also writes ``benchmarks/results/latest.json``, the plot
 ``docs/performance.md``; ``--only`` and ``--quick`` runs leave them alone (``--doc PATH``
 renders this run's own page elsewhere, for review).
 
-Exit status: 0 unless a session was greeted twice or not at all, or a section crashed (1).
+Exit status: 0 unless a session was greeted twice or not at all (a soak conversation whose
+caller heard the greeting twice included), or a section crashed (1).
 Timing goals that are missed are reported, not failed.
 """
 
@@ -36,6 +37,7 @@ SECTIONS = {
     "redis_guard": "benchmarks.redis_dispatch",
     "scale": "benchmarks.scale",
     "memory": "benchmarks.memory",
+    "soak": "benchmarks.soak",
     # Versus LiveKit Agents (its own venv and processes): last, it loads the machine longest.
     "peers": "benchmarks.peers.section",
 }
@@ -55,6 +57,12 @@ def _correctness_failures(results: dict[str, Any]) -> list[str]:
                 f"{name}: {double} session(s) greeted twice, {missed} not greeted, "
                 f"of {counts.get('sessions')}"
             )
+    twice = (results.get("soak") or {}).get("duplicate_greetings")
+    if twice:
+        failures.append(
+            f"soak: {twice} conversation(s) greeted twice, of "
+            f"{results['soak'].get('conversations')}"
+        )
     return failures
 
 

@@ -2,7 +2,8 @@
 
 The **bare** loop is the best code a competent user would write for the same job, with the
 same transport choices as the library: the greeting is a plain wire dict identical to what
-the library sends (checked by :func:`same_dicts`), built before ``session.updated`` arrives
+the library sends, ``response.metadata`` tag included (checked by :func:`same_dicts`, so the
+two put the same bytes on the wire), built before ``session.updated`` arrives
 (rendering off the event path), the event type read as a mapping key (``event["type"]``,
 ~1 µs, instead of the SDK's ``event.type`` attribute, ~7 µs), audio handed to the same
 player, microphone frames sent as plain dicts with the same fields. **bare_models** is the
@@ -19,6 +20,7 @@ import base64
 import binascii
 import contextlib
 import itertools
+import json
 import secrets
 import time
 from collections import deque
@@ -46,6 +48,10 @@ from voicelive_proactive.audio.base import AudioIO
 SPOKEN_TEXT = "Hi Lisa, welcome back! How can I assist you today?"
 INSTRUCTED_TEXT = "Greet the caller warmly in one short sentence."
 MODES = ("spoken", "instructed")
+# The library tags each response.create's ``response.metadata`` with its event id, so that the
+# service's echo in response.created proves the response is its own. A hand-written loop that
+# wants the same proof sends the same tag; the bare loop does, so both send the same bytes.
+TAG_KEY = "voicelive_proactive"
 SESSION = RequestSession(
     modalities=[Modality.TEXT, Modality.AUDIO], output_audio_format=OutputAudioFormat.PCM16
 )
@@ -81,10 +87,14 @@ def bare_events(mode: str, ids: Iterator[str], text: str | None = None) -> list[
             "type": "message",
             "role": "assistant",
         }
+        create_id = next(ids)
         return [
             {
-                "event_id": next(ids),
-                "response": {"pre_generated_assistant_message": message},
+                "event_id": create_id,
+                "response": {
+                    "pre_generated_assistant_message": message,
+                    "metadata": {TAG_KEY: create_id},
+                },
                 "type": "response.create",
             }
         ]
@@ -93,20 +103,38 @@ def bare_events(mode: str, ids: Iterator[str], text: str | None = None) -> list[
         "type": "message",
         "role": "system",
     }
+    item_id, create_id = next(ids), next(ids)
     return [
-        {"event_id": next(ids), "item": item, "type": "conversation.item.create"},
-        {"event_id": next(ids), "type": "response.create"},
+        {"event_id": item_id, "item": item, "type": "conversation.item.create"},
+        {
+            "event_id": create_id,
+            "response": {"metadata": {TAG_KEY: create_id}},
+            "type": "response.create",
+        },
     ]
 
 
+def _ids_as_positions(frames: list[str]) -> list[str]:
+    """The frames as sent, with each frame's ``event_id`` (wherever that string appears, the
+    metadata tag included) replaced by the frame's position: equal when only the ids differ."""
+    out = []
+    for frame in frames:
+        for position, other in enumerate(frames):
+            event_id = json.loads(other).get("event_id")
+            if isinstance(event_id, str):
+                frame = frame.replace(json.dumps(event_id), json.dumps(f"<id {position}>"))
+        out.append(frame)
+    return out
+
+
 async def same_dicts() -> dict[str, bool]:
-    """Whether the bare loop's greeting frames equal the library's (event ids aside).
+    """Whether the bare loop's greeting frames equal the library's, character for character
+    once each event id is replaced by its frame's position (ids are random; where they appear
+    is not).
 
     Read from what the library really sends through a ``FakeConnection``, so this keeps
     holding (or visibly stops holding) whatever the library does inside.
     """
-    import json
-
     from voicelive_proactive.testing import FakeConnection
 
     out = {}
@@ -115,13 +143,10 @@ async def same_dicts() -> dict[str, bool]:
         proactive = ProactiveSession(fake, greeting=strategy(mode), audio=None)
         fake.push({"type": "session.updated", "session": {"id": "sess_1"}})
         await proactive.handle(await fake.recv())
-        sent = [json.loads(f) for f in fake._socket.outgoing]  # the exact frames
+        sent = list(fake._socket.outgoing)  # the exact frames
         await proactive.aclose()
-        mine = [json.loads(json.dumps(e)) for e in bare_events(mode, iter(["x", "y"]))]
-        for frames in (sent, mine):
-            for frame in frames:
-                frame.pop("event_id", None)
-        out[mode] = sent == mine
+        mine = [json.dumps(e) for e in bare_events(mode, event_ids())]  # as conn.send() does
+        out[mode] = _ids_as_positions(sent) == _ids_as_positions(mine)
     return out
 
 

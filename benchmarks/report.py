@@ -198,6 +198,31 @@ def goal_list(results: dict[str, Any]) -> list[Goal]:
             "ms",
         ),
         Goal(
+            "soak.duplicate_greetings",
+            "chaos soak: conversations whose caller heard the greeting twice (of "
+            f"{fmt(get(results, 'soak.conversations'))})",
+            "0",
+            _le(0),
+        ),
+        Goal(
+            "soak.lost_speech",
+            "chaos soak: `say()`s neither heard nor settled with a reason",
+            "0",
+            _le(0),
+        ),
+        Goal(
+            "soak.leaked_tasks",
+            "chaos soak: tasks still alive a second after their conversation ended",
+            "0",
+            _le(0),
+        ),
+        Goal(
+            "soak.leaked_fds",
+            "chaos soak: file descriptors open after the soak, beyond those after its warm-up",
+            "0",
+            _le(0),
+        ),
+        Goal(
             "redis_guard.ratio_vs_same_dict",
             "dispatch with a Redis guard ÷ the strongest bare loop (reported)",
             "-",
@@ -648,6 +673,7 @@ def markdown(results: dict[str, Any], plots_rel: str = "../benchmarks/results") 
         ("audio", _audio_md),
         ("nudge", _nudge_md),
         ("redis_guard", _redis_md),
+        ("soak", _soak_md),
     ):
         section = results.get(name) or {}
         lines += [f"### {TITLES[name]}", ""]
@@ -677,6 +703,7 @@ def markdown(results: dict[str, Any], plots_rel: str = "../benchmarks/results") 
         ".venv/bin/python -m benchmarks --only scale  # one section: its own file, too",
         ".venv/bin/python -m benchmarks --only peers  # versus LiveKit (builds .venv-livekit)",
         ".venv/bin/python -m benchmarks.profile_dispatch  # where dispatch time goes",
+        "make soak                                  # the chaos soak alone; SOAK_SEED=N",
         "```",
         "",
         "Sections: " + ", ".join(f"`{n}`" for n in TITLES) + ". The raw figures are in "
@@ -710,6 +737,7 @@ TITLES = {
     "nudge": "Idle nudge",
     "redis_guard": "Redis guard",
     "peers": "Versus LiveKit Agents",
+    "soak": "Chaos soak",
 }
 
 
@@ -989,6 +1017,68 @@ def _redis_md(x: dict[str, Any], plots_rel: str) -> list[str]:
         f"Acquire times: `{json.dumps(x.get('acquire'))[:400]}`.",
         "",
     ]
+
+
+def _soak_md(x: dict[str, Any], plots_rel: str) -> list[str]:
+    faults = ", ".join(f"{k} {v}" for k, v in (x.get("faults") or {}).items() if v)
+    heard = ", ".join(f"{k}: {v}" for k, v in (x.get("greetings_heard") or {}).items())
+    drops = ", ".join(f"{k} {v}" for k, v in (x.get("drops_by_moment") or {}).items())
+    lost = "; ".join(
+        f"{k} ({v})"
+        for k, v in {
+            **(x.get("lost_speech_by_problem") or {}),
+            **{f"greeting: {k}": v for k, v in (x.get("lost_greetings_by_problem") or {}).items()},
+        }.items()
+    )
+    span = x.get("conversation_s") or {}
+    lines = [
+        f"{fmt(x.get('conversations'))} conversations (seed `{x.get('seed')}`, "
+        f"{fmt(x.get('concurrency'))} at a time, {fmt(x.get('duration_s'))} s; one conversation "
+        f"p50 {fmt(span.get('p50'))} s, max {fmt(span.get('max'))} s) through the real SDK into "
+        "the emulator (in process, `pace` 0 or 8), each with one to three faults drawn at "
+        "random. On a drop the app reconnects as `docs/how-to/redis.md` says: a new connection, "
+        "a `RedisOnceGuard` on the conversation's key (a real `redis-server`) and "
+        "`resume_greeting`. What the caller heard is read from the audio that reached its "
+        "output sink (played at 25x), matched by content against the emulator's record of "
+        "each response; the library's outcomes are only compared with it.",
+        "",
+        "| figure | value |",
+        "| --- | --- |",
+        f"| connections (reconnections included) | {fmt(x.get('connections'))} |",
+        f"| greeted twice (`soak.duplicate_greetings`) | **{fmt(x.get('duplicate_greetings'))}** |",
+        f"| `say()`s lost (`soak.lost_speech`) of `soak.speeches` | "
+        f"**{fmt(x.get('lost_speech'))}** of {fmt(x.get('speeches'))} "
+        f"({fmt(x.get('speeches_heard'))} heard) |",
+        f"| greetings lost (claimed, never heard) | {fmt(x.get('lost_greetings'))} |",
+        f"| nothing greeting-like heard at all (of which the outcome did not say why) | "
+        f"{fmt(x.get('missed_greetings'))} ({fmt(x.get('missed_greetings_unexplained'))}) |",
+        f'| "welcome back" to a caller who never heard the greeting | '
+        f"{fmt(x.get('resumed_without_greeting'))} (first connection's greeting: "
+        + ", ".join(
+            f"{k} {v}" for k, v in (x.get("resumed_without_greeting_first_outcome") or {}).items()
+        )
+        + ") |",
+        f"| leaked tasks / descriptors | **{fmt(x.get('leaked_tasks'))}** / "
+        f"**{fmt(x.get('leaked_fds'))}** |",
+        f"| hangs, harness errors, unhandled loop errors | {fmt(x.get('hangs'))}, "
+        f"{fmt(x.get('app_errors'))}, {fmt(x.get('unhandled_errors'))} |",
+        f"| outcomes the ear contradicts (not counted as lost) | {fmt(x.get('outcome_notes'))} |",
+        "",
+        f"Faults injected: {faults}. Drops cut: {drops}. Greetings heard per conversation: "
+        f"{heard}." + (f" Lost, by problem: {lost}." if lost else ""),
+        "",
+    ]
+    failures = x.get("failures") or []
+    if failures:
+        lines += [f"First failures of {fmt(x.get('failures_total'))} (each replays alone):", ""]
+        for failure in failures[:5]:
+            problem = (failure.get("problems") or ["?"])[0]
+            lines.append(
+                f"- #{failure['index']} ({', '.join(failure['faults'])}): {problem}; "
+                f"`{failure['reproduce']}`"
+            )
+        lines.append("")
+    return lines
 
 
 def write_markdown(

@@ -23,6 +23,30 @@ async def test_drop_after_events_aborts_the_socket(emu: Emulator) -> None:
     await emu.wait_for(lambda: emu.connections[0].closed)
 
 
+async def test_drop_after_the_nth_event_of_a_type_cuts_a_response_mid_audio(emu: Emulator) -> None:
+    emu.faults.drop_after = ("response.audio.delta", 2)
+    async with sdk(emu) as conn:
+        await conn.response.create()
+        events = [event async for event in conn]  # ends when the socket drops
+    assert types_of(events).count("response.audio.delta") == 2
+    assert types_of(events)[-1] == "response.audio.delta"
+    assert "response.done" not in types_of(events)
+    await emu.wait_for(lambda: emu.connections[0].closed)
+
+
+async def test_drop_after_counts_only_its_own_type(emu: Emulator) -> None:
+    emu.faults.drop_after = ("response.done", 2)
+    async with sdk(emu) as conn:
+        await conn.response.create(response={"modalities": ["text"]})
+        first = await until(conn, "response.done")
+        await conn.response.create(response={"modalities": ["text"]})
+        rest = [event async for event in conn]
+    assert first[-1].response.status == "completed"
+    assert types_of(rest)[-1] == "response.done"
+    assert len([e for e in emu.sent[0] if e["type"] == "response.done"]) == 2
+    await emu.wait_for(lambda: emu.connections[0].closed)
+
+
 async def test_faults_apply_per_connection_and_can_change_between_them(emu: Emulator) -> None:
     emu.faults.drop_after_events = 1
     async with sdk(emu) as conn:
@@ -151,6 +175,9 @@ def test_invalid_faults_are_refused_up_front() -> None:
         Faults(stall_audio_seconds=-1)
     with pytest.raises(ValueError, match="vad_response_before_create"):
         Faults(vad_response_before_create=0)
+    for bad in (("response.done", 0), ("", 1), ("response.done", True), ("response.done",)):
+        with pytest.raises(ValueError, match="drop_after"):
+            Faults(drop_after=bad)  # type: ignore[arg-type]
 
 
 async def test_faults_passed_to_the_constructor_are_used() -> None:

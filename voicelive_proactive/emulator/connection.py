@@ -10,7 +10,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, NoReturn
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -140,6 +140,7 @@ class EmulatedConnection(ItemEvents):
         self._notify = notify
         self._gone = False
         self._events_sent = 0
+        self._sent_of_type = 0  # server events of the type in faults.drop_after
         self._responses_requested = 0
         self._response: ActiveResponse | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -241,9 +242,18 @@ class EmulatedConnection(ItemEvents):
             self._notify()
         limit = self.faults.drop_after_events
         if limit is not None and self._events_sent >= limit:
-            self._gone = True
-            self._abort()
-            raise ConnectionGone
+            self._drop()
+        after = self.faults.drop_after
+        if after is not None and kind == after[0]:
+            self._sent_of_type += 1
+            if self._sent_of_type >= after[1]:
+                self._drop()
+
+    def _drop(self) -> NoReturn:
+        """The network goes away: no close frame, and nothing more is sent."""
+        self._gone = True
+        self._abort()
+        raise ConnectionGone
 
     async def _error(
         self,

@@ -22,6 +22,11 @@ class Faults:
     drop_after_events: int | None = None
     """Abort the TCP connection (no close frame) right after this many server events."""
 
+    drop_after: tuple[str, int] | None = None
+    """Abort the TCP connection (no close frame) right after the Nth server event of this type
+    (1-based): ``("response.audio.delta", 3)`` drops three chunks into the first response's
+    audio, ``("response.function_call_arguments.done", 1)`` while the app runs its tool."""
+
     session_updated_delay: float = 0.0
     """Seconds to wait before answering a ``session.update``."""
 
@@ -66,6 +71,10 @@ class Faults:
         """Raise ValueError when a field cannot work."""
         if self.drop_after_events is not None and self.drop_after_events < 1:
             raise ValueError("drop_after_events must be None or at least 1")
+        if self.drop_after is not None and not _is_drop_after(self.drop_after):
+            raise ValueError(
+                "drop_after must be None or (server event type, N) with N at least 1 (1-based)"
+            )
         if self.vad_response_before_create is not None and self.vad_response_before_create < 1:
             raise ValueError("vad_response_before_create must be None or at least 1 (1-based)")
         if self.stall_audio_after_chunks is not None and self.stall_audio_after_chunks < 0:
@@ -89,3 +98,11 @@ class Faults:
         """A validated copy, taken when a connection opens."""
         self.validate()
         return replace(self, response_errors=dict(self.response_errors))
+
+
+def _is_drop_after(value: object) -> bool:
+    if not isinstance(value, tuple) or len(value) != 2:
+        return False
+    kind, count = value
+    whole = isinstance(count, int) and not isinstance(count, bool)
+    return isinstance(kind, str) and bool(kind) and whole and count >= 1
