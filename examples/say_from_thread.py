@@ -42,11 +42,7 @@ def webhook(
             text = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["say"]
             speech = proactive.say(text)  # a plain call: queued on the session's loop
             # Block this thread (never the loop) until the service has spoken it.
-            # (type: ignore: until say() is a plain method; then remove it)
-            waiting = asyncio.run_coroutine_threadsafe(
-                speech.wait(timeout=30),  # type: ignore[attr-defined, unused-ignore]
-                loop,
-            )
+            waiting = asyncio.run_coroutine_threadsafe(speech.wait(timeout=30), loop)
             outcome = waiting.result()
             answer = {"status": outcome.status.value, "said": outcome.transcript}
             body = json.dumps(answer).encode()

@@ -30,8 +30,8 @@ async def main() -> bool:
         await proactive.wait(timeout=30)
         # Later, when the app learns something worth saying. Both wait their turn,
         # in order, and never talk over another response.
-        ready = await proactive.say("Your table is ready.")
-        dessert = await proactive.say(
+        ready = proactive.say("Your table is ready.")
+        dessert = proactive.say(
             vp.LLMGreeting("Tell the guest that dessert is on the house tonight."),
             interruptible=False,
         )

@@ -42,7 +42,7 @@ async def main() -> bool:
         proactive.on(vp.SpeechFinished, on_finished)
         runner = asyncio.create_task(proactive.run())
         await proactive.wait(timeout=30)
-        await proactive.say("By the way, your order shipped today.")
+        proactive.say("By the way, your order shipped today.")
         for _ in range(300):  # until the second speech has finished playing
             if seen.count("SpeechFinished") == 2:
                 break

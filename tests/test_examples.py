@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import ast
-import inspect
 from pathlib import Path
 
 import pytest
-
-import voicelive_proactive as vp
 
 from .conftest import EXAMPLES, copy_example, run_python
 
@@ -56,17 +53,7 @@ def test_every_example_is_run() -> None:
         assert name in (TESTS / test).read_text(), f"{test} does not run examples/{name}.py"
 
 
-# Written for say() as a plain method (the session's API is moving there): they run as soon
-# as it is one.
-NEEDS_PLAIN_SAY = pytest.mark.skipif(
-    inspect.iscoroutinefunction(vp.ProactiveSession.say), reason="say() is still async"
-)
-NEEDS = {"say_from_thread": NEEDS_PLAIN_SAY}
-
-
-@pytest.mark.parametrize(
-    "name", [pytest.param(name, marks=NEEDS.get(name, ())) for name in sorted(EXPECTED)]
-)
+@pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_example_runs_alone_against_the_emulator(name: str, tmp_path: Path) -> None:
     # A copy, alone in an empty directory: no sibling module to import (as a user copies it).
     script = copy_example(name, tmp_path / "project")

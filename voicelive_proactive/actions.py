@@ -30,6 +30,7 @@ __all__ = [
     "Prepare",
     "QueueAudio",
     "Raise",
+    "ReleaseGuard",
     "ResumeAudio",
     "Send",
     "StartMicrophone",
@@ -61,6 +62,8 @@ class FlushAudio:
     """
 
     only: ResponseView | None = None
+    closing: bool = False
+    """The session is closing: the engine finishes closing once it knows what was heard."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +138,12 @@ class Exhausted:
 
 
 @dataclass(frozen=True, slots=True)
+class ReleaseGuard:
+    """The greeting the guard said yes to failed before any of it was heard: give the yes
+    back (``guard.release()``, if the guard has one)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Raise:
     """``raise_errors``: raise ``error`` into the app's call that caused it."""
 
@@ -155,6 +164,7 @@ Action = (
     | ConfigureAudio
     | StartMicrophone
     | Exhausted
+    | ReleaseGuard
     | Raise
 )
 

@@ -12,11 +12,28 @@ import logging
 from collections import deque
 from typing import Any
 
-from .actions import Abandon, Emit, Finished, Prepare, QueueAudio, Raise, WatchPlayout
+from .actions import (
+    Abandon,
+    ConfigureAudio,
+    Emit,
+    Finished,
+    Prepare,
+    QueueAudio,
+    Raise,
+    ReleaseGuard,
+    WatchPlayout,
+)
 from .core import Core
 from .errors import GreetingFailedError, GreetingRenderError
-from .events import SpeechFailed, SpeechFinished, SpeechQueued, SpeechSkipped, SpeechStarted
-from .floor import Request, UserTurn
+from .events import (
+    SpeechFailed,
+    SpeechFinished,
+    SpeechInterrupted,
+    SpeechQueued,
+    SpeechSkipped,
+    SpeechStarted,
+)
+from .floor import Request, ResponseView, UserTurn
 from .greetings import Greeting, GreetingMode
 from .guard import GuardResult
 from .lifecycle import NOT_STARTED, Phase, SpeechState, Trigger, move
@@ -225,6 +242,7 @@ class Agenda:
             self.skip(speech, "the guard could not tell whether this conversation was greeted")
             return False
         if answer:
+            speech.guard_acquired = True
             return True
         resume = self.core.config.resume_alternatives
         if resume is None:
@@ -264,6 +282,8 @@ class Agenda:
             item_event_id=events[0]["event_id"] if len(events) > 1 else None,
             protected=not speech.interruptible or self.core.config.echo_guard_ms > 0,
             yield_to_user=speech.interruptible and speech.if_user_speaking != "speak",
+            hold_until_proven=speech is self.greeting
+            and not isinstance(self.core.config.greet_when, str),
         )
         return request, events
 
@@ -311,6 +331,8 @@ class Agenda:
         speech.metrics.greeting_sent = speech.metrics.response_created = now
         audio = greeting.audio
         assert audio is not None
+        self._speak_in(greeting.audio_format)
+        view.received_bytes = len(audio)
         core.floor.queued(item_id, audio)
         core.out.add(QueueAudio(audio))
         speech.update(
@@ -323,6 +345,15 @@ class Agenda:
         self.started(speech, now, 0)
         core.out.send(local_item_event(next(core.ids), item_id, greeting.text), speech)
         self.over_on_service(speech, now)
+
+    def _speak_in(self, name: str) -> None:
+        """Set the speaker to the prerecorded audio's format (before the session says)."""
+        from .audio.formats import PCM16_24K, AudioFormat
+
+        output, input_ = self.core.formats or (PCM16_24K, PCM16_24K)
+        wanted = AudioFormat.from_output(name)
+        if wanted != output:
+            self.core.out.add(ConfigureAudio(wanted, input_))
 
     def _record_rendered(self, speech: SpeechState) -> None:
         speech.update(
@@ -391,6 +422,12 @@ class Agenda:
             return
         if speech in self.playing:
             self.playing.remove(speech)
+        view = speech.response
+        if speech.cut_short and view is not None and not speech.outcome.interrupted:
+            # The response was cut short (the connection ended mid-way): all of what came
+            # was heard, and that is all there is.
+            view.played_ms = view.ms(view.queued_bytes)
+            self.interrupted(speech, view, view.played_ms)
         outcome = speech.outcome
         speech.metrics.played_out = now
         if not outcome.interrupted and outcome.status is GreetingStatus.SENT:
@@ -405,6 +442,13 @@ class Agenda:
         self.finish(speech)
         if not outcome.interrupted and outcome.status is GreetingStatus.SENT:
             self.emit(SpeechFinished(speech.handle))
+
+    def _give_back_guard(self, speech: SpeechState) -> None:
+        """A greeting that failed before any of it reached the speaker was never heard: the
+        next connection of the conversation should greet, not resume."""
+        if speech.guard_acquired and not speech.metrics.audio_bytes:
+            speech.guard_acquired = False
+            self.core.out.add(ReleaseGuard())
 
     def _end(self, speech: SpeechState) -> None:
         self.abandon(speech)
@@ -430,6 +474,7 @@ class Agenda:
         log.warning("voicelive-proactive: %r failed: %s", speech, reason)
         speech.update(status=GreetingStatus.FAILED, reason=reason, error=error)
         self._end(speech)
+        self._give_back_guard(speech)
         self.emit(SpeechFailed(speech.handle, reason, error))
         if self.core.config.raise_errors and error is not None and speech is self.greeting:
             failure = GreetingFailedError(reason)
@@ -448,22 +493,49 @@ class Agenda:
         log.warning("voicelive-proactive: %r failed: %s", speech, reason)
         speech.update(status=GreetingStatus.FAILED, reason=reason, error=error)
         self._end(speech)
+        self._give_back_guard(speech)
         self.emit(SpeechFailed(speech.handle, reason, error))
         if raise_errors:
             failure = GreetingFailedError(reason)
             failure.__cause__ = error
             self.core.out.add(Raise(failure))
 
-    def end_all(self, why: str, error: BaseException | None = None) -> None:
-        """The session or the connection ended: what is not delivered never will be."""
+    def end_all(
+        self, why: str, error: BaseException | None = None, *, keep_playing: bool = False
+    ) -> None:
+        """The session or the connection ended: what is not delivered never will be.
+
+        ``keep_playing``: speech already in the speaker plays on (the connection ended, the
+        session did not) and settles once heard.
+        """
         for speech in [self.greeting, *self.queue, *self.playing]:
             if speech.phase is Phase.DONE:
+                continue
+            if keep_playing and speech.phase is Phase.PLAYING:
                 continue
             if speech.outcome.status is GreetingStatus.PENDING:
                 self.fail(speech, f"{why} {_before(speech)}", error)
             else:
                 self._end(speech)
-        self.playing.clear()
+        if not keep_playing:
+            self.playing.clear()
+
+    def interrupted(self, speech: SpeechState, view: ResponseView, played_ms: int) -> None:
+        """``speech`` was cut off after ``played_ms`` of its audio was heard."""
+        words = speech.words or view.words
+        transcript = speech.outcome.transcript or view.transcript
+        total = view.ms(view.received_bytes or view.queued_bytes)
+        heard, estimated, delivered = receipt(
+            words, transcript, played_ms=played_ms, total_ms=total
+        )
+        speech.update(
+            interrupted=True,
+            played_ms=played_ms,
+            heard_text=heard,
+            heard_estimated=estimated,
+            delivered=delivered,
+        )
+        self.emit(SpeechInterrupted(speech.handle, played_ms, heard))
 
 
 def _before(speech: SpeechState) -> str:

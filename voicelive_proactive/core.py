@@ -66,10 +66,14 @@ class Core:
     ready: bool = False
     closed: bool = False
     link_down: bool = False
-    """A send failed: the connection is gone, so nothing more goes out."""
+    """A send failed, or the connection ended: nothing more goes out."""
+    link_lost: str | None = None
+    """Why the connection ended (set once it has): speech said now fails at once."""
     user_spoke: bool = False
     """The user has spoken at some point in this session."""
     session_id: str | None = None
+    formats: tuple[Any, Any] | None = None
+    """The negotiated (output, input) ``AudioFormat``s, once known."""
 
     def __post_init__(self) -> None:
         self.settings = SessionSettings(self.ids, word_timestamps=self.config.word_timestamps)

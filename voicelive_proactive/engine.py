@@ -37,11 +37,12 @@ from .errors import ConfigurationError
 from .events import NudgeFired, NudgesExhausted
 from .floor import Attributed, Fact, Heard, Refuted, Rejected, ResponseEnded, UserTurn
 from .hello import AfterHello
-from .lifecycle import NOT_STARTED, Phase, SpeechKind, SpeechState
+from .lifecycle import NOT_STARTED, IfUserSpeaking, Phase, SpeechKind, SpeechState
 from .nudge import IDLE, IdleWatch
 from .pausing import PauseGate
 from .receiving import Receiver
 from .speaking import Speaking
+from .wire import cancel_event
 
 __all__ = ["Engine", "EngineConfig", "Malformed"]
 
@@ -70,11 +71,16 @@ class Engine:
         core = self.core = Core(config, ids)
         if make_handle is not None:
             core.make_handle = make_handle
+        # After the callee's hello, their speech is expected: the greeting waits for it to
+        # end instead of giving up because somebody spoke first.
+        policy: IfUserSpeaking = "skip" if config.skip_if_user_spoke else "speak"
+        if isinstance(config.greet_when, AfterHello):
+            policy = "wait"
         speech = SpeechState(
             SpeechKind.GREETING,
             greeting,
             interruptible=config.interruptible,
-            if_user_speaking="skip" if config.skip_if_user_spoke else "speak",
+            if_user_speaking=policy,
             phase=Phase.WAITING,
             needs_guard=True,
         )
@@ -87,6 +93,7 @@ class Engine:
         self._hello = "off"  # off | waiting | hearing | late | done
         self._started = False
         self._service_error: str | None = None  # an error about no request of ours, pre-ready
+        self._closing: tuple[str, BaseException | None] | None = None
 
     # -- state
 
@@ -139,11 +146,13 @@ class Engine:
 
     def say(self, speech: SpeechState, now: float) -> None:
         """Queue a ``say()``; it goes out in order when its turn comes."""
-        if self.core.closed:
-            self.agenda.fail(speech, "the session was closed before it was sent")
-            return
+        core = self.core
         if speech.handle is None:
-            speech.handle = self.core.make_handle(speech)
+            speech.handle = core.make_handle(speech)
+        if core.closed or core.link_lost is not None:
+            why = core.link_lost or "the session was closed"
+            self.agenda.fail(speech, f"{why} before it was sent")
+            return
         self.core.deadlines.cancel(IDLE)
         self.agenda.add(speech, now)
         self._after(now)
@@ -174,13 +183,40 @@ class Engine:
     def close(self, why: str, now: float, error: BaseException | None = None) -> None:
         """The session or the connection ended: settle everything, send nothing more."""
         core = self.core
-        if core.closed:
+        if core.closed or self._closing is not None:
             return
+        if core.floor.playing:
+            # Closing stops the speaker: what it drops tells exactly what was heard.
+            core.out.sealed = True
+            self._closing = (why, error)
+            core.out.add(FlushAudio(closing=True))
+            return
+        self._finish_close(why, now, error)
+
+    def _finish_close(self, why: str, now: float, error: BaseException | None) -> None:
+        core = self.core
+        self.speaking.cut_by_close(now)
         self.agenda.end_all(why, error)
         core.closed = True
         core.out.sealed = True
         core.deadlines.clear()
         self.gate.reset()
+
+    def connection_lost(self, why: str, now: float, error: BaseException | None = None) -> None:
+        """The connection ended (``why``: "the connection closed"): what is not on its way to
+        the speaker fails; what the speaker already has plays on, and settles when heard."""
+        core = self.core
+        if core.closed or core.link_lost is not None:
+            return
+        core.link_lost = why
+        core.link_down = True
+        core.out.sealed = True
+        for name in (IDLE, _REPLY_GRACE, _READY_WARNING, _HELLO):
+            core.deadlines.cancel(name)
+        self.speaking.cut_by_connection(now)
+        self.agenda.end_all(why, error, keep_playing=True)
+        self.gate.reset()
+        self._after(now)
 
     # -- reports from the shell
 
@@ -202,6 +238,11 @@ class Engine:
     def flushed(self, action: FlushAudio, dropped: int, now: float) -> None:
         """The speaker performed ``action`` and dropped ``dropped`` unplayed bytes."""
         self.speaking.flushed(action.only, dropped, now)
+        if action.closing and self._closing is not None:
+            why, error = self._closing
+            self._closing = None
+            self._finish_close(why, now, error)
+            return
         self._after(now)
 
     def paused(self, pending: int, now: float) -> None:
@@ -310,9 +351,10 @@ class Engine:
         except ConfigurationError as exc:
             raise Malformed(f"session.updated has an unknown format: {exc}") from None
         self.core.floor.bytes_per_second = output.bytes_per_second
+        self.core.formats = (output, input_)
         self.core.out.add(ConfigureAudio(output, input_))
 
-    def user_started(self, now: float) -> None:
+    def user_started(self, now: float, audio_start_ms: float | None = None) -> None:
         """``input_audio_buffer.speech_started``."""
         core = self.core
         core.floor.speech_started()
@@ -330,18 +372,18 @@ class Engine:
             self._hello = "hearing"
         if core.floor.protected:
             return  # speech the user cannot cut off plays on
-        if self.gate.wants_pause(now):
+        if self.gate.wants_pause(now, audio_start_ms):
             return
         core.out.add(FlushAudio())
 
-    def user_stopped(self, now: float) -> None:
+    def user_stopped(self, now: float, audio_end_ms: float | None = None) -> None:
         """``input_audio_buffer.speech_stopped``."""
         core = self.core
         reply = core.settings.reply_expected
         core.floor.speech_stopped(reply_expected=reply)
         if reply:
             core.deadlines.set(_REPLY_GRACE, now + core.config.reply_grace)
-        self.gate.user_stopped(now)
+        self.gate.user_stopped(now, audio_end_ms)
         if self._hello in ("hearing", "late"):
             self._greet_after_hello()
 
@@ -356,13 +398,23 @@ class Engine:
         core.tools.response_started()
         if view.owner.value != "theirs":
             return
-        if self._hello != "off" and self._greeting_not_out():
-            # The service answered the callee's hello itself: our greeting is the answer.
-            view.muted = True
-            from .wire import cancel_event
-
-            core.out.send(cancel_event(next(core.ids), view.id))
+        if self._swallows_replies():
+            self._swallow(view)
         self.gate.service_took_floor()
+
+    def _swallows_replies(self) -> bool:
+        """Greeting after the hello, not spoken yet: the service must not answer the hello."""
+        return self._hello != "off" and self.agenda.greeting.phase in (
+            *NOT_STARTED,
+            Phase.REQUESTED,
+        )
+
+    def _swallow(self, view: Any) -> None:
+        """The service's own reply to the callee's hello: cancelled by name, never heard."""
+        view.muted = True
+        view.held.clear()
+        if view.active:
+            self.core.out.send(cancel_event(next(self.core.ids), view.id))
 
     def service_error(self, message: str) -> None:
         if not self.core.ready:
@@ -378,9 +430,17 @@ class Engine:
         for fact in facts:
             kind = type(fact)
             if kind is Attributed:
-                speaking.attributed(fact.response, fact.proof, now)  # type: ignore[union-attr]
+                speaking.attributed(
+                    fact.response,  # type: ignore[union-attr]
+                    fact.proof,  # type: ignore[union-attr]
+                    now,
+                    fact.released,  # type: ignore[union-attr]
+                )
             elif kind is Refuted:
-                speaking.refuted(fact, now)  # type: ignore[arg-type]
+                if self._swallows_replies():
+                    self._swallow(fact.response)  # type: ignore[union-attr]
+                else:
+                    speaking.refuted(fact, now)  # type: ignore[arg-type]
             elif kind is Rejected:
                 speaking.rejected(fact, now)  # type: ignore[arg-type]
             elif kind is ResponseEnded:
@@ -434,6 +494,7 @@ class Engine:
         return (
             core.ready
             and not core.closed
+            and not core.link_down
             and not core.tools.blocking
             and self.agenda.head() is None
             and not (greeting.phase is Phase.WAITING and core.config.greet_when != "manual")

@@ -123,6 +123,9 @@ class Request:
     """The user started speaking after it was sent: its response must not talk over them."""
     item_rejected: bool = False
     """The service rejected the item sent with it; its response must not reach the user."""
+    hold_until_proven: bool = False
+    """A response presumed to be its answer is held back until proven (then it plays): it
+    may be the service's own reply to something that must not be answered (a "hello")."""
     answered: bool = False
 
 
@@ -192,6 +195,8 @@ class Attributed:
 
     response: ResponseView
     proof: Proof
+    released: tuple[bytes, ...] = ()
+    """Audio held back until it was proven ours, to play now."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +262,9 @@ class Floor:
         """The service has echoed one of our tags, so an untagged response is not ours."""
         self.ledger = PlayoutLedger()
         self._responses: dict[str, ResponseView] = {}
+        # Our recent requests by id: a late response carrying the tag of one already settled
+        # on a guess (by elimination) is still recognised as its own.
+        self._sent: dict[str, Request] = {}
 
     # -- questions -------------------------------------------------------------------------
 
@@ -301,6 +309,9 @@ class Floor:
         if self.request is not None:
             raise RuntimeError("a request of ours is already unanswered")
         self.request = request
+        self._sent[request.id] = request
+        while len(self._sent) > 16:
+            del self._sent[next(iter(self._sent))]
 
     def request_lost(self, request: Request) -> None:
         """Sending ``request`` failed: the service never saw it."""
@@ -327,10 +338,13 @@ class Floor:
         request = self.request
         tag = metadata.get(TAG_KEY) if isinstance(metadata, Mapping) else None
         facts: list[Fact] = []
-        if request is not None and tag == request.id:
+        earlier = self._sent.pop(tag, None) if isinstance(tag, str) else None
+        if earlier is not None:
+            # Ours for certain: the request it names (which may have been settled on a
+            # guess already, when another response finished first).
             self.echoes_tags = True
-            request.answered = True
-            view = ResponseView(response_id, Owner.PRESUMED, request)
+            earlier.answered = True
+            view = ResponseView(response_id, Owner.PRESUMED, earlier)
             self._prove(view, Proof.TAG, facts)
         elif self.awaiting_tool is not None and request is None and tag is None:
             view = ResponseView(response_id, Owner.PRESUMED, self.awaiting_tool.request)
@@ -405,9 +419,10 @@ class Floor:
         view.cancel_due = False
         if view.owner is Owner.PRESUMED:
             self._prove(view, Proof.ELIMINATION, facts)
-        # A call the user cut off before its arguments were complete is void: the app was
-        # never asked to answer it.
-        if view.ours and view.calls_done and not view.spoke:
+        # A call in a response that was cut short is void (one whose arguments never
+        # completed was never even announced): nothing waits for the app to answer it.
+        completed = status in (None, "completed")
+        if view.ours and view.calls_done and not view.spoke and completed:
             self.awaiting_tool = view
         if view.request is not None and self.request is view.request:
             self.request = None
@@ -435,6 +450,7 @@ class Floor:
             view.owner, view.request = Owner.THEIRS, None
             released, view.held = tuple(view.held), []
             view.truncate_due = view.cancel_due = False
+            view.played_ms = None  # nobody cut it off: it is somebody else's, playing on
             facts.append(Refuted(view, released))
         elif view is not None:
             return []  # already proven ours: a contradictory late error changes nothing
@@ -491,9 +507,19 @@ class Floor:
             if view is not None and view not in touched and view.id != _UNKNOWN:
                 touched.append(view)
         for view in touched:
+            dropped_here = by_key.get(view.id)
+            view.queued_bytes -= dropped_here.lost if dropped_here is not None else 0
+            if view is only and view.owner is Owner.PRESUMED:
+                # Cut off on a guess that it is ours: keep its audio aside instead, so that
+                # if it turns out to be somebody else's, all of it still plays.
+                if dropped_here is not None:
+                    view.held.insert(0, dropped_here.audio)
+                if view.played_ms is None:
+                    view.played_ms = view.ms(max(0, view.queued_bytes))
+                    view.truncate_due = True
+                continue
             view.muted = True
             view.held.clear()
-            view.queued_bytes -= by_key[view.id].lost if view.id in by_key else 0
             if view.played_ms is not None:
                 continue  # cut off before: what was heard is never rewritten
             if not (view.active or view.id in by_key or view is only):
@@ -519,7 +545,9 @@ class Floor:
 
     def _must_not_play_yet(self, view: ResponseView) -> bool:
         request = view.request
-        return request is not None and (request.user_spoke_after or request.item_rejected)
+        return request is not None and (
+            request.user_spoke_after or request.item_rejected or request.hold_until_proven
+        )
 
     def _response_of(self, request: Request) -> ResponseView | None:
         for view in self._responses.values():
@@ -530,14 +558,17 @@ class Floor:
     def _prove(self, view: ResponseView, proof: Proof, facts: list[Fact]) -> None:
         view.owner, view.proof = Owner.OURS, proof
         request = view.request
+        released: tuple[bytes, ...] = ()
         if request is not None and (request.user_spoke_after or request.item_rejected):
             # It must not talk over the user (or speak without its instructions): stop it.
             view.muted = True
             view.held.clear()
             view.cancel_due = view.active and proof.strong
+        elif view.held:
+            released, view.held = tuple(view.held), []
         if request is not None and self.request is request:
             self.request = None
-        facts.append(Attributed(view, proof))
+        facts.append(Attributed(view, proof, released))
         if view.truncate_due and view.played_ms is not None:
             view.truncate_due = False
             facts.append(Heard(view, view.played_ms, self._may_truncate(view)))

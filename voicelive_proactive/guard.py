@@ -38,7 +38,12 @@ class GuardLike(Protocol):
     """
 
     def try_acquire(self) -> bool | GuardResult | Awaitable[bool | GuardResult]:
-        """Return True to exactly one caller, ever (until reset); False to all others."""
+        """Return True to exactly one caller, ever (until reset); False to all others.
+
+        A guard may also have ``release()`` (sync or async): the session calls it when a
+        greeting it said yes to failed before any of it reached the caller, so that the next
+        connection of the conversation greets instead of resuming.
+        """
         ...
 
 
@@ -69,6 +74,10 @@ class OnceGuard:
     def done(self) -> bool:
         """Whether the guard has said yes."""
         return self._taken.locked()
+
+    def release(self) -> None:
+        """Give back a yes that was never used: the greeting failed before it was heard."""
+        self.reset()
 
     def reset(self) -> None:
         """Allow one more acquisition (for example, at the start of a new conversation)."""

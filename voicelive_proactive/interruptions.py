@@ -8,13 +8,16 @@ resume_within_ms=1500)``:
 * the service is told not to cancel our responses itself (``interrupt_response: false``,
   while our speech is on the service or playing), so the decision is the library's;
 * when the user starts speaking over our speech, local playout **pauses**; nothing is dropped;
-* if the user stops within ``min_duration_ms`` and no response of the service's started, it was
-  a blip: playout resumes where it paused (within ``resume_within_ms`` at the latest), with no
-  truncation, and the speech can still be delivered in full;
-* if the user is still speaking after ``min_duration_ms``, or the service starts a reply (it
-  committed the blip as a user turn and answers it), or ``resume_within_ms`` passes: it was a
-  turn. Our response is cancelled by name, the unplayed audio is dropped, and the item is
-  truncated at the pause point.
+* when the service's VAD says the speech ended (``speech_stopped``), and it lasted less than
+  ``min_duration_ms`` (``audio_end_ms - audio_start_ms``), it was a blip: playout resumes where
+  it paused, with no truncation, and the speech can still be delivered in full;
+* if it lasted longer, or the service starts a reply (it committed the blip as a user turn and
+  answers it), or ``resume_within_ms`` passes with the user still speaking: it was a turn.
+  Our response is cancelled by name, the unplayed audio is dropped, and the item is truncated
+  at the pause point.
+
+The VAD reports the end of speech ``silence_duration_ms`` after it (500 ms by default), so a
+cough pauses the agent for about that long; ``resume_within_ms`` must leave room for it.
 
 Pausing needs an audio backend that can pause (:class:`~voicelive_proactive.audio.Pausable`).
 Without one, the policy does nothing: barge-in flushes at once, as without a policy.
@@ -34,9 +37,10 @@ class InterruptionPolicy:
     """When user speech over proactive speech counts as a turn (see the module docs)."""
 
     min_duration_ms: int = 300
-    """User speech shorter than this is a blip: playout resumes."""
+    """User speech shorter than this (as the service's VAD measured it) is a blip: playout
+    resumes."""
     resume_within_ms: int = 1500
-    """Resume (or give up and flush) at most this long after the pause."""
+    """If the user is still speaking this long after the pause, it is a turn: flush."""
 
     def __post_init__(self) -> None:
         for name in ("min_duration_ms", "resume_within_ms"):

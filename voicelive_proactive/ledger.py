@@ -59,6 +59,10 @@ class PlayoutLedger:
     def pending(self) -> bool:
         return bool(self.segments)
 
+    def pending_of(self, key: str) -> int:
+        """Bytes of response ``key`` not heard yet."""
+        return sum(s.size for s in self.segments if s.key == key)
+
     def pending_keys(self) -> list[str]:
         """The responses with audio pending, oldest first."""
         return [s.key for s in self.segments]

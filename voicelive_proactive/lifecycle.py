@@ -158,8 +158,12 @@ class SpeechState:
     cancelled: bool = False
     guarding: bool = False
     """Its preparation is asking the guard (not rendering)."""
+    guard_acquired: bool = False
+    """The guard said yes to it (the greeting): given back if it fails unheard."""
     finished: bool = False
     """Its waiters were woken (the service is done with it)."""
+    cut_short: bool = False
+    """Its response ended early without a cut here (the connection ended mid-way)."""
     protected: bool = False
     """The user cannot cut it off right now (``interruptible=False``, or its echo guard)."""
     started: bool = False

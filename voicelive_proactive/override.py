@@ -39,10 +39,14 @@ class SessionSettings:
         """A ``session.updated`` has said what the app's ``turn_detection`` is."""
         self._forced: dict[str, Any] = {}
         self._in_force: dict[str, Any] | None = None  # the turn_detection the library sent last
-        self._echoes: list[tuple[str, dict[str, Any]]] = []  # (event_id, what it sent)
+        # (event_id, the turn_detection sent, whether it gave the app's own setting back)
+        self._echoes: list[tuple[str, dict[str, Any], bool]] = []
         self._word_timestamps = word_timestamps
         self._timestamps_sent: str | None = None  # event_id of the update asking for them
         self._timestamp_sends = 0
+        self._retries = 0
+        self.retry: dict[str, Any] | None = None
+        """A restore to send again (after the service refused one), taken by the engine."""
 
     # -- questions ------------------------------------------------------------------------------
 
@@ -92,13 +96,14 @@ class SessionSettings:
             return None
         if wanted is None:
             self._in_force = None
-            return self._event({"turn_detection": dict(app)}, app)
+            return self._event(app, restore=True)
         self._in_force = wanted
-        return self._event({"turn_detection": wanted}, wanted)
+        return self._event(wanted, restore=False)
 
-    def _event(self, session: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
+    def _event(self, turn_detection: dict[str, Any], *, restore: bool) -> dict[str, Any]:
         event_id = next(self._ids)
-        self._echoes.append((event_id, sent))
+        self._echoes.append((event_id, turn_detection, restore))
+        session = {"turn_detection": dict(turn_detection)}
         return {"event_id": event_id, "session": session, "type": "session.update"}
 
     # -- the service's answers ----------------------------------------------------------------
@@ -128,7 +133,7 @@ class SessionSettings:
     def _is_echo(self, td: dict[str, Any] | None) -> bool:
         if td is None:
             return False
-        for index, (_, sent) in enumerate(self._echoes):
+        for index, (_, sent, _restore) in enumerate(self._echoes):
             if all(td.get(k) == v for k, v in sent.items()):
                 del self._echoes[: index + 1]  # older ones were answered (or rejected) before
                 return True
@@ -164,14 +169,20 @@ class SessionSettings:
             self._timestamps_sent = None
             self._timestamp_sends = 3  # refused: don't ask again
             return True
-        for index, (sent_id, sent) in enumerate(self._echoes):
-            if sent_id == event_id:
-                del self._echoes[index]
+        for index, (sent_id, sent, restore) in enumerate(self._echoes):
+            if sent_id != event_id:
+                continue
+            del self._echoes[index]
+            if not restore:
                 if sent == self._in_force:
-                    # The service kept the app's setting: nothing of ours is in force.
+                    # The service kept what it had: the library's change is not in force
+                    # (and nothing needs giving back).
                     self._in_force = None
-                    self._forced.clear()
-                return True
+            elif self._in_force is None and self._retries < 3 and self.turn_detection:
+                # Giving the app's setting back failed: try again (a few times).
+                self._retries += 1
+                self.retry = self._event(self.turn_detection, restore=True)
+            return True
         return False
 
 

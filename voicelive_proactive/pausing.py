@@ -3,12 +3,17 @@ turn? Part of the engine (no I/O).
 
 States, as data::
 
-    IDLE ──user speaks over our speech──> PAUSED ──stops within min_duration_ms──> BLIPPED
-    PAUSED ──still speaking at min_duration_ms, or resume_within_ms passed,
+    IDLE ──user speaks over our speech──> PAUSED ──the speech was under min_duration_ms──> BLIPPED
+    PAUSED ──it was longer, or resume_within_ms passed with the user still speaking,
              or the service starts a reply──> IDLE (a turn: cancel, flush, truncate)
     BLIPPED ──the service starts a reply while our audio is still playing──> IDLE (a turn)
     BLIPPED ──user speaks over our speech again──> PAUSED
     BLIPPED ──our speech has finished playing──> IDLE
+
+How long the speech was comes from the service's VAD: ``speech_stopped.audio_end_ms`` minus
+``speech_started.audio_start_ms`` (the wall clock when they are missing). The VAD reports the
+end ``silence_duration_ms`` after it happened, so a cough pauses our speech for about that
+long plus the cough, however short the cough.
 
 A blip the service commits as a user turn and answers (``create_response``) is a turn after
 all: the moment its reply starts, what is left of our speech is dropped and its item
@@ -30,7 +35,6 @@ if TYPE_CHECKING:
 
 __all__ = ["GateState", "PauseGate"]
 
-TURN: Final = "pause turn"
 LIMIT: Final = "pause limit"
 
 
@@ -47,6 +51,7 @@ class PauseGate:
         self.core = core
         self.state = GateState.IDLE
         self.started_at = 0.0
+        self.audio_start_ms: float | None = None
         self.pending = 0
         self.blips = 0
         """Blips that did not cut our speech off (for tests and logs)."""
@@ -65,7 +70,7 @@ class PauseGate:
         active = floor.active
         return active is not None and active.owner is Owner.OURS and not active.muted
 
-    def wants_pause(self, now: float) -> bool:
+    def wants_pause(self, now: float, audio_start_ms: float | None = None) -> bool:
         """The user started speaking: pause (True) instead of flushing, if the policy says so."""
         config = self.core.config
         policy = config.interruptions
@@ -77,21 +82,24 @@ class PauseGate:
             return False
         self.state = GateState.PAUSED
         self.started_at = now
+        self.audio_start_ms = audio_start_ms
         self.core.out.add(PauseAudio())
-        deadlines = self.core.deadlines
-        deadlines.set(TURN, now + policy.min_duration_ms / 1000)
-        deadlines.set(LIMIT, now + policy.resume_within_ms / 1000)
+        self.core.deadlines.set(LIMIT, now + policy.resume_within_ms / 1000)
         return True
 
     def paused(self, pending: int) -> None:
         self.pending = pending
 
-    def user_stopped(self, now: float) -> None:
+    def user_stopped(self, now: float, audio_end_ms: float | None = None) -> None:
         if self.state is not GateState.PAUSED:
             return
         policy = self.core.config.interruptions
         assert policy is not None
-        if (now - self.started_at) * 1000 < policy.min_duration_ms:
+        if audio_end_ms is not None and self.audio_start_ms is not None:
+            spoken_ms = audio_end_ms - self.audio_start_ms  # by the VAD: silence not counted
+        else:
+            spoken_ms = (now - self.started_at) * 1000
+        if spoken_ms < policy.min_duration_ms:
             self.state = GateState.BLIPPED
             self.blips += 1
             self._cancel_deadlines()
@@ -100,8 +108,8 @@ class PauseGate:
             self.turn()
 
     def deadline(self, name: object, now: float) -> None:
-        if name in (TURN, LIMIT) and self.state is GateState.PAUSED:
-            self.turn()
+        if name == LIMIT and self.state is GateState.PAUSED:
+            self.turn()  # still speaking: a turn
 
     def service_took_floor(self) -> None:
         """A response not ours started."""
@@ -132,5 +140,4 @@ class PauseGate:
         self._cancel_deadlines()
 
     def _cancel_deadlines(self) -> None:
-        self.core.deadlines.cancel(TURN)
         self.core.deadlines.cancel(LIMIT)

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
-from .audio.base import AudioIO, FormatAware, PlayoutAware
+from .audio.base import AudioIO, FormatAware, Pausable, PlayoutAware
 from .audio.formats import PCM16_24K, AudioFormat
 from .clock import TimerHandle, Timers
 from .health import SessionHealth
@@ -134,10 +134,7 @@ class Speaker:
     @property
     def can_pause(self) -> bool:
         """The backend can pause and resume playout (``Pausable``)."""
-        audio = self.audio
-        return callable(getattr(audio, "pause_audio", None)) and callable(
-            getattr(audio, "resume_audio", None)
-        )
+        return isinstance(self.audio, Pausable)
 
     def pause(self) -> int:
         """Stop playing, keeping what is queued; return the bytes still unplayed."""

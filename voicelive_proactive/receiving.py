@@ -97,8 +97,10 @@ class Receiver:
         view = floor.active
         if view is not None and view.request is not None:
             speech = view.request.owner
-            if isinstance(speech, SpeechState) and speech.metrics.response_created is None:
-                speech.metrics.response_created = now
+            if isinstance(speech, SpeechState) and speech.request is view.request:
+                speech.response = view  # proven or presumed: the response it may have
+                if speech.metrics.response_created is None:
+                    speech.metrics.response_created = now
         self.engine.apply(facts, now)
         if view is not None:
             self.engine.response_started(view)
@@ -173,6 +175,8 @@ class Receiver:
         core = self.core
         view = core.floor.response(response_id)
         calls = max(view.calls_done if view is not None else 0, _completed_calls(response))
+        if status not in (None, "completed"):
+            calls = 0  # a response cut short leaves no call open: nothing waits for it
         facts = core.floor.response_done(response_id, status, reason)
         core.tools.response_ended(calls)
         self.engine.apply(facts, now)
@@ -185,11 +189,11 @@ class Receiver:
     # -- the user
 
     def _speech_started(self, event: Any, now: float) -> bool:
-        self.engine.user_started(now)
+        self.engine.user_started(now, _ms(event.get("audio_start_ms")))
         return True
 
     def _speech_stopped(self, event: Any, now: float) -> bool:
-        self.engine.user_stopped(now)
+        self.engine.user_stopped(now, _ms(event.get("audio_end_ms")))
         return True
 
     def _item_created(self, event: Any, now: float) -> bool:
@@ -217,6 +221,9 @@ class Receiver:
         core = self.core
         if core.settings.rejected(event_id):
             self.engine.speaking.override_rejected(message)
+            retry, core.settings.retry = core.settings.retry, None
+            if retry is not None:
+                core.out.send(retry)
             return True
         facts = core.floor.error(event_id, code, message)
         if not facts:
@@ -243,6 +250,10 @@ def _get(event: Any, key: str) -> Any:
         return event[key]
     except (KeyError, TypeError, IndexError):
         raise _malformed(f"the event has no {key!r}") from None
+
+
+def _ms(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _completed_calls(response: Mapping[str, Any]) -> int:

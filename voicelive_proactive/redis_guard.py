@@ -129,6 +129,7 @@ class RedisOnceGuard:
         # Until this monotonic time, this guard object knows it already said yes: if Redis
         # fails then, "taken" is a fact, not a guess.
         self._granted_until: float | None = None
+        self._token: str | None = None  # the token of this guard's own yes
 
     @classmethod
     def from_url(
@@ -201,7 +202,34 @@ class RedisOnceGuard:
             return self._fallback(exc)
         if result is GuardResult.ACQUIRED:
             self._granted_until = time.monotonic() + self._ttl / 1000
+            self._token = token
         return result
+
+    async def release(self) -> None:
+        """Give back this guard's yes, if the key still holds it: the greeting failed before
+        any of it was heard, so the next connection of the conversation greets. Deletes
+        only its own key (never one another worker set since); Redis faults are logged."""
+        token, self._token = self._token, None
+        self._granted_until = None
+        if token is None or self._closed:
+            return
+
+        async def delete_if_ours() -> None:
+            stored = _record(await self._client.get(self._key))
+            if stored.get("token") == token:  # (a race needs the TTL to expire in between)
+                await self._client.delete(self._key)
+
+        try:
+            await self._bounded(delete_if_ours())
+        except Exception as exc:
+            if not _is_store_error(exc):
+                raise
+            log.warning(
+                "voicelive-proactive: could not give back guard key %r (%s); it expires "
+                "with its TTL",
+                self._key,
+                self._describe(exc),
+            )
 
     async def _acquire(self, token: str) -> GuardResult:
         value = json.dumps(

@@ -378,7 +378,7 @@ class ProactiveSession:
             self._microphone.stop()
         if not self._closed:
             why = "the connection failed" if error is not None else "the connection closed"
-            self._engine.close(why, self._timers.now(), error)
+            self._engine.connection_lost(why, self._timers.now(), error)
             self._driver.drain()
         return self.outcome
 

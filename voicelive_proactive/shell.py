@@ -30,6 +30,7 @@ from .actions import (
     Prepare,
     QueueAudio,
     Raise,
+    ReleaseGuard,
     ResumeAudio,
     Send,
     StartMicrophone,
@@ -83,6 +84,7 @@ class Driver:
         self._sending: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._preparing: dict[int, asyncio.Task[Any]] = {}
+        self._releases: set[asyncio.Future[None]] = set()
         self._timer: TimerHandle | None = None
         self._timer_version = -1
         self._raise: BaseException | None = None
@@ -100,6 +102,7 @@ class Driver:
             ConfigureAudio: lambda a: speaker.configure(a.output, a.input),
             StartMicrophone: self._start_microphone,
             Exhausted: self._exhausted,
+            ReleaseGuard: self._release_guard,
             Raise: self._keep_error,
         }
 
@@ -166,7 +169,12 @@ class Driver:
                     self.drain()
 
     def _flush_audio(self, action: FlushAudio) -> None:
-        self.engine.flushed(action, self._speaker.flush(), self.timers.now())
+        speaker = self._speaker
+        # Closing: the speaker stops anyway. A pause says what was left unplayed without
+        # dropping it (a test's MemoryAudioIO still shows everything it was given).
+        closing = action.closing and speaker.can_pause
+        unplayed = speaker.pause() if closing else speaker.flush()
+        self.engine.flushed(action, unplayed, self.timers.now())
 
     def _emit(self, action: Emit) -> None:
         if self._events.active:
@@ -245,6 +253,27 @@ class Driver:
 
         self.spawn(call())
 
+    def _release_guard(self, action: ReleaseGuard) -> None:
+        release = getattr(self._guard, "release", None)
+        if not callable(release):
+            return
+        try:
+            result = release()
+        except Exception as exc:
+            self._health.record("internal_errors", exc, "the guard's release() raised")
+            return
+        if inspect.isawaitable(result):
+
+            async def wait() -> None:  # it outlives the session if it must: it is the guard's
+                try:
+                    await result
+                except Exception as exc:
+                    self._health.record("internal_errors", exc, "the guard's release() raised")
+
+            task = asyncio.ensure_future(wait())
+            self._releases.add(task)
+            task.add_done_callback(self._releases.discard)
+
     def _start_microphone(self, action: StartMicrophone) -> None:
         audio = self._speaker.audio
         if audio is None or self.loop is None:
@@ -305,6 +334,8 @@ class Driver:
             tasks.append(mic)
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        if self._releases:  # a guard giving back its yes finishes (it is bounded by its timeout)
+            await asyncio.gather(*self._releases, return_exceptions=True)
 
 
 def _manual(timers: Timers) -> bool:

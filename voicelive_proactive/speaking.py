@@ -22,7 +22,7 @@ from .actions import FlushAudio, QueueAudio
 from .agenda import Agenda
 from .core import Core
 from .errors import GreetingFailedError
-from .events import FunctionCallRequested, SpeechInterrupted
+from .events import FunctionCallRequested
 from .floor import Heard, Owner, Proof, Refuted, Rejected, ResponseEnded, ResponseView, UserTurn
 from .lifecycle import NOT_STARTED, ON_THE_SERVICE, Phase, SpeechState, Trigger, move
 from .outcome import FunctionCall, GreetingStatus
@@ -94,7 +94,9 @@ class Speaking:
 
     # -- attribution
 
-    def attributed(self, view: ResponseView, proof: Proof, now: float) -> None:
+    def attributed(
+        self, view: ResponseView, proof: Proof, now: float, released: tuple[bytes, ...] = ()
+    ) -> None:
         speech = owner(view)
         if view.cancel_due and view.active:
             view.cancel_due = False
@@ -110,7 +112,9 @@ class Speaking:
         if speech.cancelled and not view.muted:
             self._stop(speech, view)
             return
-        if view.queued_bytes and not view.muted:  # it played while only presumed ours
+        for pcm in released:  # held back until it was proven ours: it plays now
+            self.play(view.id, pcm, now)
+        if view.queued_bytes:  # it reached the speaker while only presumed ours
             speech.metrics.audio_bytes += view.queued_bytes
             self.agenda.started(speech, view.first_audio_at or now, view.first_position or 0)
         if view.calls:
@@ -151,9 +155,13 @@ class Speaking:
     def ended(self, fact: ResponseEnded, now: float) -> None:
         view = fact.response
         speech = owner(view)
-        if not view.ours or speech is None or speech.phase is Phase.DONE:
+        if not view.ours:
             return
-        if speech.response is not view:
+        if speech is None or speech.phase is Phase.DONE or speech.response is not view:
+            # A response of ours that came after its speech had ended (its tag proved it
+            # late): nobody heard it, so it leaves the conversation too.
+            if view.muted and not view.queued_bytes:
+                self._forget_item(view)
             return
         speech.metrics.done = now
         core = self.core
@@ -163,6 +171,7 @@ class Speaking:
         request = view.request
         assert request is not None
         if request.item_rejected:
+            self._forget_item(view)
             speech.errors.append(
                 GreetingFailedError("the service rejected the greeting's instructions")
             )
@@ -185,9 +194,9 @@ class Speaking:
         speech.words = list(view.words)
         if fact.status == "cancelled" and view.played_ms is None and not view.muted:
             # Cut short on the service without a cut here (the app or the service cancelled
-            # it): what was received still plays, and that is all there will be.
-            view.played_ms = view.ms(view.queued_bytes)
-            self._interrupted(speech, view, view.played_ms)
+            # it): what was received still plays (unless it is cut here later), and that is
+            # all there will be. The outcome says so once it has played.
+            speech.cut_short = True
         speech.update(status=GreetingStatus.SENT, transcript=transcript)
         self.agenda.over_on_service(speech, now)
 
@@ -207,20 +216,7 @@ class Speaking:
             self.agenda.settle(speech, now)
 
     def _interrupted(self, speech: SpeechState, view: ResponseView, played_ms: int) -> None:
-        words = speech.words or view.words
-        transcript = speech.outcome.transcript or view.transcript
-        total = view.ms(view.received_bytes or view.queued_bytes)
-        heard, estimated, delivered = receipt(
-            words, transcript, played_ms=played_ms, total_ms=total
-        )
-        speech.update(
-            interrupted=True,
-            played_ms=played_ms,
-            heard_text=heard,
-            heard_estimated=estimated,
-            delivered=delivered,
-        )
-        self.agenda.emit(SpeechInterrupted(speech.handle, played_ms, heard))
+        self.agenda.interrupted(speech, view, played_ms)
 
     def _replace_local(self, speech: SpeechState, view: ResponseView, played_ms: int) -> None:
         """A prerecorded greeting was cut off: the conversation keeps only what was heard."""
@@ -243,6 +239,44 @@ class Speaking:
             view.truncated = True
             self.core.out.send(delete_item_event(next(self.core.ids), view.item_id))
 
+    def cut_by_connection(self, now: float) -> None:
+        """The connection ended: a response being spoken ends here, with what has come."""
+        for speech in list(self.agenda.queue):
+            view = speech.response
+            if (
+                speech.phase is Phase.SPEAKING
+                and view is not None
+                and view.ours
+                and speech.outcome.status is GreetingStatus.SENT
+            ):
+                view.active = False
+                speech.cut_short = True
+                speech.words = list(view.words)
+                speech.update(transcript=view.transcript or None)
+                self.agenda.over_on_service(speech, now)
+
+    def cut_by_close(self, now: float) -> None:
+        """The session or the connection ended while speech was spoken or playing: what was
+        not heard by now never will be (the outcome must not claim it was)."""
+        ledger = self.core.floor.ledger
+        for speech in (*self.agenda.queue, *self.agenda.playing):
+            view = speech.response
+            if (
+                view is None
+                or speech.phase not in (Phase.SPEAKING, Phase.PLAYING)
+                or speech.outcome.status is not GreetingStatus.SENT
+                or speech.outcome.interrupted
+            ):
+                continue
+            unheard = ledger.pending_of(view.id)
+            if unheard or speech.phase is Phase.SPEAKING:
+                if view.played_ms is None:
+                    view.played_ms = view.ms(max(0, view.queued_bytes - unheard))
+                speech.words = speech.words or list(view.words)
+                self._interrupted(speech, view, view.played_ms)
+            else:
+                self.agenda.settle(speech, now)
+
     # -- cancel
 
     def cancel(self, speech: SpeechState, now: float) -> None:
@@ -255,8 +289,10 @@ class Speaking:
             return
         view = speech.response
         if phase is Phase.REQUESTED and (view is None or view.owner is Owner.PRESUMED):
-            # Not known to be ours yet: once it is, it is stopped and never heard; a
-            # presumed response keeps its audio aside meanwhile.
+            # Not known to be ours yet: once it is, it is stopped (and cancelled on the
+            # service if its tag proves it ours). A presumed response keeps further audio
+            # aside meanwhile, and what it already queued is dropped: the app asked for
+            # silence, and the audio is, as far as anyone knows, this speech's.
             request = speech.request
             if request is not None:
                 request.user_spoke_after = request.yield_to_user = True

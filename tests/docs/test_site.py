@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 import voicelive_proactive as vp
 import voicelive_proactive.testing as vp_testing
 
@@ -39,15 +37,10 @@ def test_every_public_name_is_rendered_from_its_docstring(built_site: Path) -> N
 def test_the_session_reference_shows_its_signature_and_docstring(built_site: Path) -> None:
     page = (built_site / "reference" / "session" / "index.html").read_text(encoding="utf-8")
     assert "Makes the agent speak first" in page  # the class docstring
-    assert "render_timeout" in page and "greet_on_ready" in page  # the signature
+    assert "render_timeout" in page and "greet_when" in page  # the signature
     assert 'id="voicelive_proactive.ProactiveSession.say"' in page  # a method
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the ProactiveSession docstring still says 'The rules: docs/concepts/.' in plain "
-    "text (session.py belongs to the session rewrite); remove this mark with that change",
-)
 def test_docstrings_link_to_pages_instead_of_naming_their_paths(built_site: Path) -> None:
     # A docstring's Markdown link ([the floor](../concepts/floor.md), relative to the
     # reference page that renders it) is checked by the strict build; a bare path is not a

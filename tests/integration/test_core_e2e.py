@@ -179,6 +179,8 @@ async def test_an_idle_nudge_goes_out_after_playout_and_then_on_exhausted(
                 after=0.3, max_nudges=1, strategy="Still there?", on_exhausted=exhausted.set
             ),
         ) as p:
+            nudges: list[vp.Speech] = []
+            p.on(vp.NudgeFired, lambda event: nudges.append(event.speech))
             runner = asyncio.create_task(p.run())
             await p.wait(timeout=10)
             await asyncio.sleep(0.6)
@@ -186,7 +188,8 @@ async def test_an_idle_nudge_goes_out_after_playout_and_then_on_exhausted(
             assert len(of_type(emu.received[0], "response.create")) == 1
             mem.play_all()
             await emu.wait_received("response.create", count=2, timeout=5)
-            await until(lambda: len(mem.pending) > 0)
+            await until(lambda: bool(nudges))
+            await nudges[0].wait(timeout=5)  # all of its audio has arrived
             mem.play_all()
             await asyncio.wait_for(exhausted.wait(), timeout=5)
             await conn.close()

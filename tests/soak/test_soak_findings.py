@@ -1,8 +1,6 @@
 """What the chaos soak found, each reduced to a few lines with a FakeConnection.
 
-They are strict xfails: each asserts what the caller should be told, and fails today. When
-the session core is fixed they pass, pytest reports XPASS as a failure, and the marker (and
-the matching entry of ``KNOWN`` in test_soak.py) comes off.
+Each asserts what the caller should be told; each failed before the engine (issue 16).
 """
 
 from __future__ import annotations
@@ -22,11 +20,6 @@ def claims_heard_in_full(outcome: vp.GreetingOutcome) -> bool:
     return outcome.status is vp.GreetingStatus.SENT and not outcome.interrupted
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="soak finding A: aclose() settles speech whose audio is still queued as heard in "
-    "full (sent, interrupted=False, played_ms=None); the caller heard none of it",
-)
 async def test_closing_with_audio_unplayed_does_not_claim_it_was_heard() -> None:
     fake, speaker = FakeConnection(), MemoryAudioIO()
     proactive = vp.ProactiveSession(fake, greeting="Hello!", audio=speaker)
@@ -44,11 +37,6 @@ async def test_closing_with_audio_unplayed_does_not_claim_it_was_heard() -> None
     assert not claims_heard_in_full(proactive.outcome)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="soak finding B: a drop in the middle of a response (no response.done) settles "
-    "its speech as sent and not interrupted, at once, before its audio has played",
-)
 async def test_a_drop_mid_response_does_not_claim_it_was_heard() -> None:
     fake, speaker = FakeConnection(), MemoryAudioIO()
     proactive = vp.ProactiveSession(fake, greeting="Hello, thanks for calling!", audio=speaker)
@@ -65,17 +53,13 @@ async def test_a_drop_mid_response_does_not_claim_it_was_heard() -> None:
     fake.close()  # the socket drops: no response.done
     await runner
     speaker.play_all()  # even if every byte received is heard: 200 ms of 1 s
+    await asyncio.sleep(0)  # the speaker's report reaches the session's loop
     assert len(speaker.played) == 2 * len(CHUNK)
+    assert proactive.outcome.settled and proactive.outcome.played_ms == 200
     assert not claims_heard_in_full(proactive.outcome)
     await proactive.aclose()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="soak finding C: the guard is taken before the greeting renders and never given "
-    "back, so a greeting that failed outright (nothing sent) makes the reconnection say "
-    "'Welcome back!' to a caller who was never greeted",
-)
 async def test_a_greeting_that_failed_outright_does_not_spend_the_guard() -> None:
     guard = vp.OnceGuard()  # one conversation; a RedisOnceGuard on its key behaves the same
 

@@ -1,0 +1,421 @@
+"""Hypothesis drives the bare engine: both sides do everything they legally may.
+
+The service (``harness.Service``) answers late, starts its own responses at any free moment,
+echoes ``response.metadata`` or not, rejects requests and settings, calls tools (and the user
+cuts them off), changes formats and closes. The app says things with every option, cancels
+in every phase, answers its guard and strategies now, later, wrongly or never, lets time pass,
+plays audio, and closes. No asyncio: thousands of conversations run in seconds.
+
+After every step the rules of behaviour must hold:
+
+* at most one greeting is heard; each speech settles exactly once and never changes after;
+* no ``response.create`` while a response or a tool call is open, or for a settled speech;
+* every cancel, truncate and delete names a response proven ours (its tag was echoed); at
+  most one truncate per item, with ``audio_end_ms`` equal to what was played, in the item's
+  own format; a cancelled speech's audio never plays after the cancel;
+* the app's ``interrupt_response`` is in force whenever no protected speech is on the
+  service or playing;
+* after close, nothing is sent;
+* what the outcome says was heard is what was heard (``heard_text``, ``delivered``,
+  ``SpeechStarted``), and the echo guard starts only once the speech is heard.
+
+At the end, the conversation is driven to quiet and every speech must have settled.
+
+``VP_ENGINE_EXAMPLES`` sets the number of examples (default 1,500, about 20 s).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+from hypothesis import Phase as Stage
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+)
+
+from voicelive_proactive.core import EngineConfig
+from voicelive_proactive.events import SpeechInterrupted, SpeechStarted
+from voicelive_proactive.interruptions import InterruptionPolicy
+from voicelive_proactive.lifecycle import Phase, SpeechKind, SpeechState
+from voicelive_proactive.nudge import IdleNudge
+from voicelive_proactive.outcome import GreetingStatus
+
+from .harness import CHUNK_MS, FORMATS, Harness
+
+if os.environ.get("VP_EXPECT_PACKAGE"):  # the mutation runner: is the mutated copy in use?
+    import voicelive_proactive
+
+    assert voicelive_proactive.__file__.startswith(os.environ["VP_EXPECT_PACKAGE"])
+
+LIVE = (Phase.REQUESTED, Phase.SPEAKING, Phase.AWAITING_TOOL, Phase.PLAYING)
+
+
+class EngineMachine(RuleBasedStateMachine):
+    h: Harness
+
+    @initialize(
+        echo=st.booleans(),
+        vad=st.booleans(),
+        interruptible=st.booleans(),
+        echo_guard=st.sampled_from([0, 0, 200]),
+        nudge=st.booleans(),
+        policy=st.booleans(),
+        instant=st.booleans(),
+        manual=st.booleans(),
+        skip=st.booleans(),
+        render_timeout=st.sampled_from([None, 1.0]),
+    )
+    def start(
+        self,
+        echo: bool,
+        vad: bool,
+        interruptible: bool,
+        echo_guard: int,
+        nudge: bool,
+        policy: bool,
+        instant: bool,
+        manual: bool,
+        skip: bool,
+        render_timeout: float | None,
+    ) -> None:
+        config = EngineConfig(
+            interruptible=interruptible,
+            skip_if_user_spoke=skip,
+            echo_guard_ms=echo_guard,
+            render_timeout=render_timeout,
+            greet_when="manual" if manual else "ready",
+            interruptions=InterruptionPolicy(300, 1500) if policy else None,
+            can_pause=policy,
+            nudge=IdleNudge(after=5.0, max_nudges=1) if nudge else None,
+            nudge_alternatives=("instruct: are you there?",) if nudge else (),
+            resume_alternatives=("welcome back",),
+        )
+        # The engine logs every skip and failure; thousands of conversations need no log.
+        logging.getLogger("voicelive_proactive").setLevel(logging.CRITICAL)
+        self.h = Harness(config, echo=echo, vad=vad, instant_user_code=instant)
+        self.snapshots: dict[int, Any] = {}
+        self.statuses: dict[int, GreetingStatus] = {}
+        self.said = 0
+        h = self.h
+        h.engine.start(h.now)
+        h.perform()
+        h.deliver({"type": "session.created", "session": {"id": "sess"}})
+        h.session_updated()
+
+    # -- the service ---------------------------------------------------------------------------
+
+    @rule(reject=st.sampled_from([False, False, False, True]))
+    def service_processes_the_next_event(self, reject: bool) -> None:
+        self.h.process_next(reject)
+
+    @rule(n=st.integers(1, 3))
+    def service_streams_audio(self, n: int) -> None:
+        self.h.stream(n)
+
+    @rule()
+    def service_finishes_its_response(self) -> None:
+        self.h.finish()
+
+    @rule()
+    def service_starts_its_own_response(self) -> None:
+        self.h.vad_reply()
+
+    @rule(complete=st.booleans())
+    def the_response_calls_a_tool(self, complete: bool) -> None:
+        self.h.tool_call(complete)
+
+    @rule()
+    def the_app_answers_the_tool(self) -> None:
+        self.h.app_answers_tool()
+
+    @rule()
+    def user_starts_speaking(self) -> None:
+        self.h.user_starts()
+
+    @rule()
+    def user_stops_speaking(self) -> None:
+        self.h.user_stops()
+
+    @rule(event_id=st.sampled_from([None, "someone_else"]))
+    def an_unrelated_error(self, event_id: str | None) -> None:
+        self.h.deliver(
+            {"type": "error", "error": {"code": "x", "message": "m", "event_id": event_id}}
+        )
+
+    @rule(fmt=st.sampled_from(sorted(FORMATS)), threshold=st.sampled_from([0.5, 0.6]))
+    def the_app_changes_its_settings(self, fmt: str, threshold: float) -> None:
+        td = self.h.service.app_td
+        new = None if td is None else {**td, "threshold": threshold}
+        self.h.app_session_update(new, fmt)
+
+    @rule()
+    def the_connection_drops(self) -> None:
+        h = self.h
+        if not (h.closed or h.link_down):
+            h.connection_lost()
+
+    # -- the app and the listener ----------------------------------------------------------------
+
+    @rule(
+        interruptible=st.sampled_from([None, True, False]),
+        policy=st.sampled_from(["wait", "skip", "speak"]),
+        key=st.sampled_from([None, None, "order"]),
+        expires=st.sampled_from([None, None, 1.0]),
+        instructed=st.booleans(),
+    )
+    def the_app_says_something(
+        self,
+        interruptible: bool | None,
+        policy: Any,
+        key: str | None,
+        expires: float | None,
+        instructed: bool,
+    ) -> None:
+        h = self.h
+        self.said += 1
+        text = f"{'instruct: ' if instructed else ''}Message {self.said}."
+        state = SpeechState(
+            SpeechKind.SAY,
+            (text,),
+            interruptible=h.config.interruptible if interruptible is None else interruptible,
+            if_user_speaking=policy,
+            key=key,
+            expires_at=h.now + expires if expires is not None else None,
+        )
+        state.handle = state
+        h.speeches.append(state)
+        h.engine.say(state, h.now)
+        h.perform()
+
+    @rule(index=st.integers(0, 5))
+    def the_app_cancels(self, index: int) -> None:
+        h = self.h
+        if not h.speeches:
+            return
+        speech = h.speeches[-1 - index % len(h.speeches)]
+        if speech.response is not None and speech.phase in (Phase.SPEAKING, Phase.PLAYING):
+            h.cancelled_views[speech.response.id] = h.speaker.position
+        h.engine.cancel(speech, h.now)
+        h.perform()
+
+    @rule()
+    def the_app_greets(self) -> None:
+        self.h.engine.greet(self.h.now)
+        self.h.perform()
+
+    @rule(index=st.integers(0, 3), how=st.sampled_from(["ok", "ok", "error", "wrong", "taken"]))
+    def user_code_answers(self, index: int, how: str) -> None:
+        h = self.h
+        if not h.preparing:
+            return
+        action = h.preparing.pop(index % len(h.preparing))
+        h.answer(action, how)
+        h.perform()
+
+    @rule()
+    def the_app_sees_activity(self) -> None:
+        self.h.engine.activity(self.h.now)
+        self.h.perform()
+
+    @rule(n=st.sampled_from([1, 500, 1920, 100_000]))
+    def the_speaker_plays(self, n: int) -> None:
+        self.h.play(n)
+
+    @rule(seconds=st.sampled_from([0.1, 0.4, 2.0, 6.0]))
+    def time_passes(self, seconds: float) -> None:
+        self.h.advance(seconds)
+
+    @rule()
+    def the_app_closes(self) -> None:
+        self.h.close()
+
+    # -- the rules of behaviour ---------------------------------------------------------------
+
+    @invariant()
+    def nothing_the_harness_forbids_happened(self) -> None:
+        assert not self.h.violations, self.h.violations
+
+    @invariant()
+    def at_most_one_greeting_is_heard(self) -> None:
+        h = self.h
+        heard = {
+            rid
+            for rid, n in h.heard_by_response.items()
+            if n
+            and rid in h.service.responses
+            and h.service.responses[rid].owner in h.service.greeting_creates
+        }
+        assert len(heard) <= 1, f"greetings heard: {heard}"
+
+    @invariant()
+    def outcomes_only_move_forward(self) -> None:
+        for speech in self.h.speeches:
+            key, outcome = id(speech), speech.outcome
+            before = self.snapshots.get(key)
+            if before is not None:
+                assert outcome == before, f"{speech!r} changed after it settled"
+            elif outcome.settled:
+                self.snapshots[key] = outcome
+            status = self.statuses.get(key)
+            if status is not None and status is not GreetingStatus.PENDING:
+                assert outcome.status is status, f"{speech!r}: {status} became {outcome.status}"
+            self.statuses[key] = outcome.status
+            assert self.h.finished.get(key, 0) <= 1, f"{speech!r} finished twice"
+            if outcome.settled:
+                assert speech.phase is Phase.DONE, f"{speech!r} settled in {speech.phase}"
+
+    @invariant()
+    def only_responses_proven_ours_are_touched(self) -> None:
+        h = self.h
+        service = h.service
+        truncated: set[str] = set()
+        for event in h.sent:
+            kind = event["type"]
+            if kind == "response.cancel":
+                response = service.responses.get(event["response_id"])
+                assert response is not None, event
+                assert response.owner in service.our_creates, f"cancelled {response}"
+                assert service.echo, "cancelled a response not proven by its tag"
+            elif kind in ("conversation.item.truncate", "conversation.item.delete"):
+                item_id = event["item_id"]
+                response = next(
+                    (r for r in service.responses.values() if r.item_id == item_id), None
+                )
+                assert response is not None, event
+                assert response.owner in service.our_creates, f"cut the item of {response}"
+                assert service.echo, "cut an item not proven by its tag"
+                assert item_id not in truncated, f"{item_id} cut twice"
+                truncated.add(item_id)
+                if kind == "conversation.item.truncate":
+                    heard = h.heard_by_response.get(response.id, 0) * 1000 // response.bps
+                    assert event["audio_end_ms"] == heard, (
+                        f"truncated {item_id} to {event['audio_end_ms']} ms; {heard} ms played"
+                    )
+
+    @invariant()
+    def the_apps_interrupt_response_is_in_force_when_nothing_is_protected(self) -> None:
+        h = self.h
+        service = h.service
+        if h.closed or h.link_down or service.inbox or service.turn_detection is None:
+            return
+        paces = h.config.paces_interruptions
+        if any(
+            s.phase in LIVE and (s.protected or (paces and s.interruptible)) for s in h.speeches
+        ):
+            return
+        app = service.app_td or {}
+        assert service.turn_detection.get("interrupt_response", True) == app.get(
+            "interrupt_response", True
+        ), f"interrupt_response left at {service.turn_detection}"
+
+    @invariant()
+    def what_was_heard_is_what_the_outcome_says(self) -> None:
+        h = self.h
+        started = {id(e.speech) for e in h.events if isinstance(e, SpeechStarted)}
+        for speech in h.speeches:
+            view = speech.response
+            if view is None:
+                continue
+            played = h.heard_by_response.get(view.id, 0)
+            if played and speech.outcome.status is GreetingStatus.SENT:
+                assert speech.started and id(speech) in started, f"{speech!r} heard, not started"
+                assert speech.metrics.first_audio is not None
+            outcome = speech.outcome
+            if not outcome.settled or outcome.status is not GreetingStatus.SENT:
+                continue
+            response = h.service.responses.get(view.id)
+            if response is None or not speech.words:
+                continue
+            if outcome.interrupted:
+                played_ms = played * 1000 // response.bps
+                words = [f"w{i}" for i in range(response.sent) if (i + 1) * CHUNK_MS <= played_ms]
+                assert outcome.heard_text == " ".join(words), (outcome.heard_text, played_ms)
+            else:
+                assert outcome.delivered, f"{speech!r} played in full but not delivered"
+
+    @invariant()
+    def each_speech_is_cut_off_at_most_once(self) -> None:
+        seen: set[int] = set()
+        for event in self.h.events:
+            if isinstance(event, SpeechInterrupted):
+                assert id(event.speech) not in seen, f"{event.speech!r} interrupted twice"
+                seen.add(id(event.speech))
+
+    @invariant()
+    def the_echo_guard_starts_once_the_speech_is_heard(self) -> None:
+        h = self.h
+        heard_through = h.speaker.position - h.speaker.pending
+        for speech in h.speeches:
+            if ("echo", speech) in h.engine.core.deadlines:
+                assert speech.first_position is not None
+                assert speech.first_position <= heard_through, "echo guard before any sound"
+
+    def teardown(self) -> None:
+        logging.getLogger("voicelive_proactive").setLevel(logging.NOTSET)
+        h = getattr(self, "h", None)
+        if h is None or h.closed:
+            return
+        for round in range(300):  # everyone finishes what they started, until all is quiet
+            for action in list(h.preparing):
+                h.preparing.remove(action)
+                h.answer(action, "ok")
+                h.perform()
+            h.user_stops()
+            while h.service.inbox:
+                h.process_next()
+            h.finish()
+            h.app_answers_tool()
+            if h.service.user_turn_done:
+                h.service.user_turn_done = False
+                h.vad_reply()
+            h.play(10_000_000)
+            if all(s.phase in (Phase.DONE, Phase.WAITING) for s in h.speeches) and not (
+                h.preparing or h.service.inbox or h.service.active
+            ):
+                break
+            if round < 250:  # time passes, then stops (so that a nudge cannot come last)
+                h.advance(3.0)
+        assert not h.violations, h.violations
+        self._cut_items_say_what_was_heard()
+        for speech in h.speeches:
+            if speech.phase is Phase.WAITING:
+                continue  # a greeting never made due (greet_when="manual", no greet())
+            assert speech.phase is Phase.DONE, f"{speech!r} never settled ({speech.phase})"
+
+    def _cut_items_say_what_was_heard(self) -> None:
+        """Every item of ours (proven by its tag) that lost audio to a cut is truncated, and
+        one nobody heard at all is deleted or truncated to 0."""
+        h = self.h
+        service = h.service
+        if not (service.echo and h.config.truncate) or h.link_down:
+            return
+        for response in service.responses.values():
+            if response.owner not in service.our_creates or response.tool:
+                continue
+            item = service.items[response.item_id]
+            cut = h.speaker.dropped.get(response.id, 0)
+            heard = h.heard_by_response.get(response.id, 0)
+            if cut and not item.deleted:
+                assert item.truncated_to is not None, f"{response.id} was cut, not truncated"
+            if not heard and response.sent and not item.deleted:
+                assert item.truncated_to == 0, f"{response.id} never heard, still in the chat"
+
+
+EngineMachine.TestCase.settings = settings(
+    max_examples=int(os.environ.get("VP_ENGINE_EXAMPLES", "1500")),
+    stateful_step_count=40,
+    deadline=None,
+    # The mutation runner starts every run cold: no failure found before is replayed.
+    database=None if os.environ.get("VP_ENGINE_NO_DATABASE") else settings.default.database,
+    # The mutation runner times how long finding a failure takes, not shrinking it.
+    phases=[Stage.generate] if os.environ.get("VP_ENGINE_NO_SHRINK") else list(Stage),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+test_the_engine_keeps_every_rule = EngineMachine.TestCase
