@@ -282,7 +282,8 @@ async def test_a_cough_pauses_the_greeting_and_it_resumes() -> None:
     await c.d({**STARTED, "audio_start_ms": 5000})
     assert mem.paused and mem.skip_count == 0
     c.clock.advance(0.65)  # the VAD says so 500 ms (its silence_duration_ms) after the cough
-    await c.d({**STOPPED, "audio_end_ms": 5150})  # 150 ms of sound: a cough
+    # 150 ms of sound, reported with the VAD's 300 ms of padding and 500 ms of silence
+    await c.d({**STOPPED, "audio_end_ms": 5950})
     assert not mem.paused
     mem.play_all()
     await c.settle()
@@ -302,7 +303,7 @@ async def test_speech_longer_than_min_duration_is_a_turn() -> None:
     mem.play_ms(250)
     await c.d({**STARTED, "audio_start_ms": 5000})
     c.clock.advance(0.9)
-    await c.d({**STOPPED, "audio_end_ms": 5400})  # 400 ms of speech: a turn
+    await c.d({**STOPPED, "audio_end_ms": 6200})  # 400 ms of speech: a turn
     await c.settle()
     assert [x["response_id"] for x in c.fake.sent_of("response.cancel")] == ["r1"]
     [truncate] = c.fake.sent_of("conversation.item.truncate")
@@ -336,7 +337,7 @@ async def test_a_reply_the_service_starts_after_a_blip_ends_our_speech() -> None
     mem.play_ms(200)
     await c.d({**STARTED, "audio_start_ms": 5000})
     c.clock.advance(0.6)
-    await c.d({**STOPPED, "audio_end_ms": 5100})  # a blip: playout resumes...
+    await c.d({**STOPPED, "audio_end_ms": 5900})  # a blip: playout resumes...
     mem.play_ms(100)
     # ...but the service committed it as a turn and answers it: that was a turn after all.
     await c.d(*audio_response_events("r_reply", "i_reply", [CHUNK])[:1])

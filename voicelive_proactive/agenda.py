@@ -446,7 +446,8 @@ class Agenda:
     def _give_back_guard(self, speech: SpeechState) -> None:
         """A greeting that failed before any of it reached the speaker was never heard: the
         next connection of the conversation should greet, not resume."""
-        if speech.guard_acquired and not speech.metrics.audio_bytes:
+        maybe_heard = speech.response is not None and speech.response.queued_bytes > 0
+        if speech.guard_acquired and not speech.metrics.audio_bytes and not maybe_heard:
             speech.guard_acquired = False
             self.core.out.add(ReleaseGuard())
 

@@ -124,6 +124,10 @@ class SessionSettings:
                     event = self._apply()
                     if event is not None:
                         out.append(event)
+                elif td is not None and any(restore for _, _, restore in self._echoes):
+                    # A give-back of the app's older setting is still on its way and would
+                    # land after this one: give back the newest instead.
+                    out.append(self._event(td, restore=True))
         if self._word_timestamps:
             event = self._timestamps(session)
             if event is not None:
@@ -131,14 +135,15 @@ class SessionSettings:
         return out
 
     def _is_echo(self, td: dict[str, Any] | None) -> bool:
+        # The library builds what it sends from what the service reported, so its own
+        # change comes back exactly as sent; anything else (a superset too) is the app's.
         if td is None:
             return False
         for index, (_, sent, _restore) in enumerate(self._echoes):
-            if all(td.get(k) == v for k, v in sent.items()):
+            if td == sent:
                 del self._echoes[: index + 1]  # older ones were answered (or rejected) before
                 return True
-        current = self._in_force
-        return current is not None and all(td.get(k) == v for k, v in current.items())
+        return td == self._in_force
 
     def _timestamps(self, session: Mapping[str, Any]) -> dict[str, Any] | None:
         raw = session.get("output_audio_timestamp_types", _MISSING)

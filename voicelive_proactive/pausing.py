@@ -11,7 +11,8 @@ States, as data::
     BLIPPED ──our speech has finished playing──> IDLE
 
 How long the speech was comes from the service's VAD: ``speech_stopped.audio_end_ms`` minus
-``speech_started.audio_start_ms`` (the wall clock when they are missing). The VAD reports the
+``speech_started.audio_start_ms``, less the ``prefix_padding_ms`` and ``silence_duration_ms``
+those include (the wall clock when they are missing). The VAD reports the
 end ``silence_duration_ms`` after it happened, so a cough pauses our speech for about that
 long plus the cough, however short the cough.
 
@@ -96,7 +97,9 @@ class PauseGate:
         policy = self.core.config.interruptions
         assert policy is not None
         if audio_end_ms is not None and self.audio_start_ms is not None:
-            spoken_ms = audio_end_ms - self.audio_start_ms  # by the VAD: silence not counted
+            # By the VAD, whose start includes prefix_padding_ms of audio before the speech
+            # and whose end includes the silence_duration_ms that ended it.
+            spoken_ms = audio_end_ms - self.audio_start_ms - self._vad_margins_ms()
         else:
             spoken_ms = (now - self.started_at) * 1000
         if spoken_ms < policy.min_duration_ms:
@@ -106,6 +109,14 @@ class PauseGate:
             self.core.out.add(ResumeAudio())
         else:
             self.turn()
+
+    def _vad_margins_ms(self) -> float:
+        td = self.core.settings.turn_detection or {}
+        total = 0.0
+        for name, default in (("prefix_padding_ms", 300), ("silence_duration_ms", 500)):
+            value = td.get(name, default)
+            total += value if isinstance(value, (int, float)) else default
+        return total
 
     def deadline(self, name: object, now: float) -> None:
         if name == LIMIT and self.state is GateState.PAUSED:

@@ -103,6 +103,16 @@ class Speaking:
             self.core.out.send(cancel_event(next(self.core.ids), view.id))
         if speech is None or speech.phase is Phase.DONE:
             return
+        if (
+            speech.response is not None
+            and speech.response is not view
+            and speech.phase
+            not in (
+                Phase.REQUESTED,
+                Phase.AWAITING_TOOL,
+            )
+        ):
+            return  # a late answer to a request settled on a guess: it plays, as ours
         speech.response = view
         speech.update(proof=proof.value)
         if speech.phase is Phase.REQUESTED:
@@ -204,12 +214,13 @@ class Speaking:
         """Our response was cut off after ``played_ms``."""
         view = fact.response
         speech = owner(view)
-        if speech is None or speech.phase is Phase.DONE:
-            return
         core = self.core
         if fact.truncate and core.config.truncate and view.item_id is not None:
+            # Its item says what was heard, whatever became of its speech.
             core.out.send(truncate_event(next(core.ids), view.item_id, fact.played_ms))
-        elif view.proof is Proof.LOCAL:
+        if speech is None or speech.phase is Phase.DONE or speech.response is not view:
+            return
+        if view.proof is Proof.LOCAL:
             self._replace_local(speech, view, fact.played_ms)
         self._interrupted(speech, view, fact.played_ms)
         if speech.phase is Phase.PLAYING:

@@ -50,8 +50,10 @@ MUTATIONS = [
         "the library's session.update echoes are matched by count, not content",
         "override.py",
         "        for index, (_, sent, _restore) in enumerate(self._echoes):\n"
-        "            if all(td.get(k) == v for k, v in sent.items()):",
-        "        for index, (_, sent, _restore) in enumerate(self._echoes):\n            if True:",
+        "            if td == sent:",
+        "        if self._echoes:\n            del self._echoes[0]\n            return True\n"
+        "        for index, (_, sent, _restore) in enumerate(self._echoes):\n"
+        "            if td == sent:",
     ),
     Mutation(
         "4",
@@ -171,9 +173,7 @@ def run(
         shutil.copytree(source, copy, ignore=shutil.ignore_patterns("__pycache__"))
         tests = Path(tmp) / "tests"
         shutil.copytree(
-            ROOT / "tests" / "engine",
-            tests / "engine",
-            ignore=shutil.ignore_patterns("__pycache__"),
+            source.parent / "engine", tests / "engine", ignore=shutil.ignore_patterns("__pycache__")
         )
         (tests / "__init__.py").write_text("")
         if mutation is not None:
@@ -215,20 +215,23 @@ def run(
         except subprocess.TimeoutExpired:
             return False, time.monotonic() - started, "budget ran out"
         seconds = time.monotonic() - started
-        lines = [
-            line.strip()
-            for line in done.stdout.splitlines()
-            if "Error:" in line or "AssertionError" in line
-        ]
-        return done.returncode != 0, seconds, (lines[0] if lines else done.stdout[-200:])
+        lines = [line.strip() for line in done.stdout.splitlines() if "AssertionError" in line]
+        if done.returncode != 0 and not lines:  # not a rule of behaviour: the run is broken
+            raise SystemExit(f"the machine did not run:\n{done.stdout[-2000:]}")
+        return done.returncode != 0, seconds, (lines[0] if lines else "")
 
 
 def main(argv: list[str]) -> int:
     chosen = [m for m in MUTATIONS if not argv or m.defect in argv]
     budget, examples = 120.0, 20_000
-    with tempfile.TemporaryDirectory() as snapshot:  # the package as it is now, throughout
+    with tempfile.TemporaryDirectory() as snapshot:  # the code as it is now, throughout
         source = Path(snapshot) / "voicelive_proactive"
         shutil.copytree(PACKAGE, source, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            ROOT / "tests" / "engine",
+            Path(snapshot) / "engine",
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
         return _run_all(source, chosen, budget, examples)
 
 

@@ -71,6 +71,7 @@ class EngineMachine(RuleBasedStateMachine):
         manual=st.booleans(),
         skip=st.booleans(),
         render_timeout=st.sampled_from([None, 1.0]),
+        app_updates=st.sampled_from([0, 0, 2]),
     )
     def start(
         self,
@@ -84,6 +85,7 @@ class EngineMachine(RuleBasedStateMachine):
         manual: bool,
         skip: bool,
         render_timeout: float | None,
+        app_updates: int,
     ) -> None:
         config = EngineConfig(
             interruptible=interruptible,
@@ -107,7 +109,15 @@ class EngineMachine(RuleBasedStateMachine):
         h.engine.start(h.now)
         h.perform()
         h.deliver({"type": "session.created", "session": {"id": "sess"}})
-        h.session_updated()
+        if app_updates and vad:
+            # The app configures the session in steps before it is ready: every step is
+            # answered, the first one makes the session ready, the rest come later.
+            for step in range(app_updates):
+                td = {**(h.service.app_td or {}), "threshold": 0.5 + step / 10}
+                h.app_session_update(td, "pcm16")
+            h.process_next()
+        else:
+            h.session_updated()
 
     # -- the service ---------------------------------------------------------------------------
 
@@ -311,9 +321,9 @@ class EngineMachine(RuleBasedStateMachine):
         ):
             return
         app = service.app_td or {}
-        assert service.turn_detection.get("interrupt_response", True) == app.get(
-            "interrupt_response", True
-        ), f"interrupt_response left at {service.turn_detection}"
+        assert service.turn_detection == app, (
+            f"turn_detection left at {service.turn_detection}; the app's is {app}"
+        )
 
     @invariant()
     def what_was_heard_is_what_the_outcome_says(self) -> None:
