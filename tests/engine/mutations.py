@@ -32,6 +32,11 @@ class Mutation:
     path: str
     old: str
     new: str
+    more: tuple[tuple[str, str, str], ...] = ()
+    """Further edits of the same mistake: (path, old, new)."""
+
+    def edits(self) -> list[tuple[str, str, str]]:
+        return [(self.path, self.old, self.new), *self.more]
 
 
 MUTATIONS = [
@@ -66,18 +71,36 @@ MUTATIONS = [
         "5",
         "a speech cancelled while its guard or strategy is working is rendered and sent",
         "agenda.py",
-        "        if speech.phase is not Phase.PREPARING:\n            return\n"
-        "        if speech.guarding:",
-        "        if speech.phase is Phase.DONE:\n            speech.phase = Phase.PREPARING\n"
-        "        if speech.guarding:",
+        "        if speech is None or speech.token != token:",
+        "        if speech is None:",
+        more=(
+            (
+                "agenda.py",
+                "            self._tokens.pop(speech.token, None)\n",
+                "",
+            ),
+            (
+                "agenda.py",
+                "        if speech.phase is not Phase.PREPARING:\n            return\n",
+                "        if speech.phase is Phase.DONE:\n"
+                "            speech.phase = Phase.PREPARING\n",
+            ),
+        ),
     ),
     Mutation(
         "6",
-        "the override stays on after protected speech the service rejected",
-        "speaking.py",
-        "            if on and (speech.protected or (paces and speech.interruptible)):",
-        "            on = on or (phase is Phase.DONE and speech.outcome.status.value == 'failed')\n"
-        "            if on and (speech.protected or (paces and speech.interruptible)):",
+        "the app's interrupt_response comes back only after playout (never, if rejected)",
+        "engine.py",
+        "        self.agenda.pump(now)\n        self.speaking.keep_override()\n",
+        "        self.agenda.pump(now)\n",
+        more=(
+            (
+                "engine.py",
+                "        self.agenda.played(position, now)\n        self._after(now)\n",
+                "        self.agenda.played(position, now)\n        self.speaking.keep_override()\n"
+                "        self._after(now)\n",
+            ),
+        ),
     ),
     Mutation(
         "7",
@@ -85,13 +108,6 @@ MUTATIONS = [
         "floor.py",
         "            if view.played_ms is not None:\n                continue  # cut off before",
         "            if False:\n                continue  # cut off before",
-    ),
-    Mutation(
-        "7b",
-        "an item is truncated more than once",
-        "floor.py",
-        "        if view.truncated or not view.strong or view.proof is Proof.LOCAL:",
-        "        if not view.strong or view.proof is Proof.LOCAL:",
     ),
     Mutation(
         "8",
@@ -177,11 +193,12 @@ def run(
         )
         (tests / "__init__.py").write_text("")
         if mutation is not None:
-            target = copy / mutation.path
-            source = target.read_text()
-            if mutation.old not in source:
-                raise SystemExit(f"mutation {mutation.defect}: the code to mutate is gone")
-            target.write_text(source.replace(mutation.old, mutation.new, 1))
+            for path, old, new in mutation.edits():
+                target = copy / path
+                text = target.read_text()
+                if old not in text:
+                    raise SystemExit(f"mutation {mutation.defect}: the code to mutate is gone")
+                target.write_text(text.replace(old, new, 1))
         env = {
             **os.environ,
             "PYTHONPATH": tmp,

@@ -42,19 +42,21 @@ async def test_a_prerecorded_greeting_plays_before_anything_is_sent(
     greeting = vp.PrerecordedGreeting(TEXT, audio=tmp_path / "hello.wav")
     assert greeting.words  # hello.words.json, found beside it
     mem = MemoryAudioIO()
-    async with sdk_connect(emu) as conn:
-        async with vp.ProactiveSession(conn, greeting=greeting, audio=mem) as p:
-            # Constructed: the first sample is with the speaker, and nothing was read yet.
-            assert len(mem.queued) == len(greeting.render(vp.GreetingContext()).audio or b"")
-            await session_with(conn)
-            runner = asyncio.create_task(p.run())
-            await emu.wait_received("conversation.item.create", timeout=5)
-            mem.play_ms(1500)
-            mem.feed(loud(500))  # the caller talks over it 1.5 s in
-            await emu.wait_received("conversation.item.delete", timeout=5)
-            await emu.wait_received("conversation.item.create", count=2, timeout=5)
-            await conn.close()
-            await runner
+    async with (
+        sdk_connect(emu) as conn,
+        vp.ProactiveSession(conn, greeting=greeting, audio=mem) as p,
+    ):
+        # Constructed: the first sample is with the speaker, and nothing was read yet.
+        assert len(mem.queued) == len(greeting.render(vp.GreetingContext()).audio or b"")
+        await session_with(conn)
+        runner = asyncio.create_task(p.run())
+        await emu.wait_received("conversation.item.create", timeout=5)
+        mem.play_ms(1500)
+        mem.feed(loud(500))  # the caller talks over it 1.5 s in
+        await emu.wait_received("conversation.item.delete", timeout=5)
+        await emu.wait_received("conversation.item.create", count=2, timeout=5)
+        await conn.close()
+        await runner
     received = emu.received[-1]
     assert of_type(received, "response.create") == []  # no round trip, no synthesis
     first, replacement = of_type(received, "conversation.item.create")
