@@ -9,8 +9,7 @@ are the model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from .audio.formats import AudioFormat
@@ -38,116 +37,167 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Send:
+class _Data:
+    """Plain value objects, compared and shown by their fields.
+
+    Written out rather than ``@dataclass(frozen=True, slots=True)``: every event the engine
+    handles creates a few of these, and a frozen dataclass's ``__init__`` (one
+    ``object.__setattr__`` per field) costs several times a plain one; a dozen generated
+    classes also added milliseconds to ``import voicelive_proactive``. Treat them as
+    read-only.
+    """
+
+    __slots__: ClassVar[tuple[str, ...]] = ()
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, like the dataclasses were
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{f}={getattr(self, f)!r}" for f in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+
+class Send(_Data):
     """Put ``event`` on the wire. With ``speech``, failing to send it fails that speech."""
 
-    event: dict[str, Any]
-    speech: SpeechState | None = None
+    __slots__ = ("event", "speech")
+
+    def __init__(self, event: dict[str, Any], speech: SpeechState | None = None) -> None:
+        self.event = event
+        self.speech = speech
 
 
-@dataclass(frozen=True, slots=True)
-class QueueAudio:
+class QueueAudio(_Data):
     """Hand ``pcm`` (the negotiated output format) to the speaker."""
 
-    pcm: bytes
+    __slots__ = ("pcm",)
+
+    def __init__(self, pcm: bytes) -> None:
+        self.pcm = pcm
 
 
-@dataclass(frozen=True, slots=True)
-class FlushAudio:
+class FlushAudio(_Data):
     """Drop every unplayed byte now, then tell the engine how many (``Engine.flushed``).
 
     ``only``: the response being cut off; the engine queues the others' audio again.
-    ``None``: a barge-in, which cuts off everything.
+    ``None``: a barge-in, which cuts off everything. ``closing``: the session is closing;
+    the engine finishes closing once it knows what was heard.
     """
 
-    only: ResponseView | None = None
-    closing: bool = False
-    """The session is closing: the engine finishes closing once it knows what was heard."""
+    __slots__ = ("closing", "only")
+
+    def __init__(self, only: ResponseView | None = None, closing: bool = False) -> None:
+        self.only = only
+        self.closing = closing
 
 
-@dataclass(frozen=True, slots=True)
-class PauseAudio:
+class PauseAudio(_Data):
     """Stop playing, keeping what is queued; report the bytes still unplayed
     (``Engine.paused``)."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True, slots=True)
-class ResumeAudio:
+
+class ResumeAudio(_Data):
     """Play on from where the speaker paused."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True, slots=True)
-class WatchPlayout:
+
+class WatchPlayout(_Data):
     """Call ``Engine.played(position)`` once everything queued before ``position`` was heard."""
 
-    position: int
+    __slots__ = ("position",)
+
+    def __init__(self, position: int) -> None:
+        self.position = position
 
 
-@dataclass(frozen=True, slots=True)
-class Prepare:
+class Prepare(_Data):
     """Run user code for ``speech``: the guard (``index`` is None) or alternative ``index``'s
     ``render(context)``. Answer with ``Engine.prepared(token, result)`` (or ``error=``).
 
     ``ahead``: a rendering before it is due; only a synchronous answer is wanted.
     """
 
-    speech: SpeechState
-    token: int
-    index: int | None
-    ahead: bool = False
+    __slots__ = ("ahead", "index", "speech", "token")
+
+    def __init__(
+        self, speech: SpeechState, token: int, index: int | None, ahead: bool = False
+    ) -> None:
+        self.speech = speech
+        self.token = token
+        self.index = index
+        self.ahead = ahead
 
 
-@dataclass(frozen=True, slots=True)
-class Abandon:
+class Abandon(_Data):
     """The preparation ``token`` is no longer wanted (timed out, cancelled, closed)."""
 
-    token: int
+    __slots__ = ("token",)
+
+    def __init__(self, token: int) -> None:
+        self.token = token
 
 
-@dataclass(frozen=True, slots=True)
-class Emit:
+class Emit(_Data):
     """Deliver an app event (a :class:`~voicelive_proactive.events.ProactiveEvent`)."""
 
-    event: Any
+    __slots__ = ("event",)
+
+    def __init__(self, event: Any) -> None:
+        self.event = event
 
 
-@dataclass(frozen=True, slots=True)
-class Finished:
+class Finished(_Data):
     """The service is done with ``speech``: wake whoever waits for it."""
 
-    speech: SpeechState
+    __slots__ = ("speech",)
+
+    def __init__(self, speech: SpeechState) -> None:
+        self.speech = speech
 
 
-@dataclass(frozen=True, slots=True)
-class ConfigureAudio:
+class ConfigureAudio(_Data):
     """The session negotiated these formats: tell the audio backend."""
 
-    output: AudioFormat
-    input: AudioFormat
+    __slots__ = ("input", "output")
+
+    def __init__(self, output: AudioFormat, input: AudioFormat) -> None:
+        self.output = output
+        self.input = input
 
 
-@dataclass(frozen=True, slots=True)
-class StartMicrophone:
+class StartMicrophone(_Data):
     """The session is ready: start streaming the microphone."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True, slots=True)
-class Exhausted:
+
+class Exhausted(_Data):
     """Call the idle nudge's ``on_exhausted``."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True, slots=True)
-class ReleaseGuard:
+
+class ReleaseGuard(_Data):
     """The greeting the guard said yes to failed before any of it was heard: give the yes
     back (``guard.release()``, if the guard has one)."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True, slots=True)
-class Raise:
+
+class Raise(_Data):
     """``raise_errors``: raise ``error`` into the app's call that caused it."""
 
-    error: BaseException
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
 
 
 Action = (
@@ -169,13 +219,15 @@ Action = (
 )
 
 
-@dataclass(slots=True)
 class Outbox:
     """The actions the engine produced and the shell has not taken yet, oldest first."""
 
-    actions: list[Action] = field(default_factory=list)
-    sealed: bool = False
-    """After close: nothing is put on the wire any more (the rest still flows)."""
+    __slots__ = ("actions", "sealed")
+
+    def __init__(self) -> None:
+        self.actions: list[Action] = []
+        self.sealed = False
+        """After close: nothing is put on the wire any more (the rest still flows)."""
 
     def add(self, action: Action) -> None:
         if self.sealed and type(action) is Send:

@@ -15,9 +15,7 @@ the caller heard.
 from __future__ import annotations
 
 import os
-import wave
 from collections.abc import Sequence
-from pathlib import Path
 
 from .errors import ConfigurationError
 from .greetings import Greeting, GreetingContext, GreetingStrategy, _check_text
@@ -127,6 +125,8 @@ def is_prerecorded(strategy: object) -> bool:
 
 
 def _read_wav(path: str | os.PathLike[str]) -> tuple[bytes, str]:
+    import wave  # only when a file is read: keeps `import voicelive_proactive` light
+
     name = os.fspath(path)
     try:
         with wave.open(name, "rb") as wav:
@@ -152,8 +152,9 @@ def _words(
 ) -> tuple[WordTiming, ...]:
     if words is None:
         if isinstance(audio, (str, os.PathLike)):
-            sibling = Path(audio).with_suffix(".words.json")
-            if sibling.exists():
+            stem, _ = os.path.splitext(os.fspath(audio))
+            sibling = stem + ".words.json"
+            if os.path.exists(sibling):
                 return read_words_file(sibling).words
         return ()
     if isinstance(words, (str, os.PathLike)):
