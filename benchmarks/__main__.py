@@ -30,6 +30,7 @@ from benchmarks.peers import report as peers_report
 SECTIONS = {
     "dispatch": "benchmarks.dispatch",
     "greeting_latency": "benchmarks.greeting_latency",
+    "first_sample": "benchmarks.first_sample",
     "audio": "benchmarks.audio_chunk",
     "duplex": "benchmarks.duplex",
     "barge_in": "benchmarks.barge_in",
