@@ -235,6 +235,25 @@ async def test_6_a_rejected_uninterruptible_say_restores_interrupt_response() ->
     assert c.updates()[-1]["turn_detection"] == TURNS
 
 
+async def test_6_after_a_rejected_override_the_apps_next_settings_are_still_seen() -> None:
+    c = Call(**manual())
+    await c.d(READY)
+    await say(c.p, "Calls are recorded.", interruptible=False)
+    await c.settle()
+    override = c.fake.sent_of("session.update")[-1]
+    rejected = {"code": "invalid_value", "message": "no", "event_id": override["event_id"]}
+    await c.d({"type": "error", "error": rejected})
+    # The app changes its own settings; the service confirms them.
+    app = {**TURNS, "threshold": 0.8}
+    await c.fake.session.update(session={"turn_detection": app})
+    await c.d({"type": "session.updated", "session": {"id": "s", "turn_detection": app}})
+    await c.settle()
+    await say(c.p, "Second.", interruptible=False)
+    await c.settle()
+    # The next override carries the app's new settings: its session.updated was seen.
+    assert c.updates()[-1]["turn_detection"] == {**app, "interrupt_response": False}
+
+
 def await_reply(c: Call) -> dict[str, Any]:
     """The error the fake queued in reply to the last response.create."""
     return {
@@ -269,6 +288,35 @@ async def test_7_a_second_cut_off_sends_no_second_truncate() -> None:
     assert truncate["audio_end_ms"] == 300
     assert c.p.outcome.played_ms == 300
     assert len(interrupted) == 1
+
+
+async def test_7_cancel_from_a_thread_racing_a_cancelled_done_interrupts_once() -> None:
+    import threading
+
+    mem = MemoryAudioIO()
+    interrupted: list[vp.SpeechInterrupted] = []
+    c = Call(audio=mem)
+    c.p.on(vp.SpeechInterrupted, interrupted.append)
+    await c.d(READY)
+    events = audio_response_events("r1", "i1", [CHUNK] * 5, answering=c.creates()[0])
+    await c.d(*events[:7])
+    mem.play_ms(250)
+    canceller = threading.Thread(target=c.p.greeting.cancel)
+    canceller.start()
+    # The service ends the response as cancelled while the app's cancel() is in flight.
+    done = {
+        "type": "response.done",
+        "response": {"id": "r1", "status": "cancelled", "output": []},
+    }
+    await c.d(done)
+    canceller.join()
+    await c.settle()
+    await c.settle()
+    truncates = c.fake.sent_of("conversation.item.truncate")
+    assert len(truncates) == 1
+    assert truncates[0]["audio_end_ms"] == 250
+    assert len(interrupted) == 1
+    assert c.p.outcome.played_ms == 250
 
 
 # -- 8. a greeting's tool call cut off before it was complete --------------------------------------
