@@ -74,8 +74,13 @@ def check_context(context: object) -> dict[str, Any] | None:
     return dict(context)
 
 
-def resolve_audio(audio: object) -> AudioIO | None:
-    """``audio`` as an AudioIO, or None; anything else is a ConfigurationError."""
+def resolve_audio(audio: object, *, default: bool = False) -> AudioIO | None:
+    """``audio`` as an AudioIO, or None; anything else is a ConfigurationError. ``default``:
+    the caller asked for the default sound device (imported only then: it needs PortAudio)."""
+    if default:
+        from .audio.device import SounddeviceAudioIO
+
+        return SounddeviceAudioIO()
     if audio is None:
         return None
     if isinstance(audio, type):  # the class has the methods too, but every call would fail

@@ -12,19 +12,9 @@ import logging
 from collections import deque
 from typing import Any
 
-from .actions import (
-    Abandon,
-    ConfigureAudio,
-    Emit,
-    Finished,
-    Prepare,
-    QueueAudio,
-    Raise,
-    ReleaseGuard,
-    WatchPlayout,
-)
+from .actions import Emit, Finished, Raise, ReleaseGuard, WatchPlayout
 from .core import Core
-from .errors import GreetingFailedError, GreetingRenderError
+from .errors import GreetingFailedError
 from .events import (
     SpeechFailed,
     SpeechFinished,
@@ -34,12 +24,13 @@ from .events import (
     SpeechStarted,
 )
 from .floor import Request, ResponseView, UserTurn
-from .greetings import Greeting, GreetingMode
-from .guard import GuardResult
+from .greetings import GreetingMode
 from .lifecycle import NOT_STARTED, Phase, SpeechState, Trigger, move
+from .local_play import LocalPlay
 from .outcome import GreetingStatus
+from .preparing import Preparation
 from .receipts import receipt
-from .wire import greeting_events, local_item_event
+from .wire import greeting_events
 
 __all__ = ["Agenda"]
 
@@ -54,8 +45,9 @@ class Agenda:
         self.greeting = greeting
         self.queue: deque[SpeechState] = deque()
         self.playing: list[SpeechState] = []
-        self._tokens: dict[int, SpeechState] = {}
-        self._next_token = 0
+        # Collaborators for two stretches of a speech's way out: user code, and local audio.
+        self.preparation = Preparation(core, self)
+        self.local = LocalPlay(core, self)
 
     # -- the queue
 
@@ -130,7 +122,7 @@ class Agenda:
                     if speech.phase is not Phase.DONE:
                         return
                     continue
-                self.prepare(speech, now)
+                self.preparation.prepare(speech, now)
                 if speech.phase is Phase.PREPARING:
                     return  # user code is working on it
                 continue
@@ -141,133 +133,6 @@ class Agenda:
                     return
                 continue
             self.send(speech, now)
-
-    # -- preparing: the guard and the strategies (user code, run by the shell)
-
-    def prepare(self, speech: SpeechState, now: float) -> None:
-        move(speech, Trigger.PREPARE)
-        if speech.needs_guard:
-            speech.needs_guard = False
-            speech.guarding = True
-            self._ask(speech, None, now)
-            return
-        self._render_next(speech, now)
-
-    def _ask(self, speech: SpeechState, index: int | None, now: float, ahead: bool = False) -> None:
-        self._next_token += 1
-        token = speech.token = self._next_token
-        self._tokens[token] = speech
-        timeout = self.core.config.render_timeout
-        if timeout is not None and not ahead:
-            self.core.deadlines.set(("prepare", speech), now + timeout)
-        self.core.out.add(Prepare(speech, token, index, ahead))
-
-    def _render_next(self, speech: SpeechState, now: float) -> None:
-        if speech.rendered is not None:
-            move(speech, Trigger.PREPARED)
-            return
-        if speech.next_alternative >= len(speech.alternatives):
-            self.fail_all(speech)
-            return
-        index = speech.next_alternative
-        speech.next_alternative += 1
-        self._ask(speech, index, now)
-
-    def render_ahead(self, speech: SpeechState, now: float) -> None:
-        """Render the greeting before it is due (off the path that sends it)."""
-        if speech.phase is Phase.WAITING and speech.rendered is None and speech.alternatives:
-            self._ask(speech, 0, now, ahead=True)
-
-    def prepared(self, token: int, result: object, error: BaseException | None, now: float) -> None:
-        """The shell's answer to :class:`Prepare` ``token``: a guard's answer or a rendering."""
-        speech = self._tokens.pop(token, None)
-        if speech is None or speech.token != token:
-            return  # abandoned, superseded or closed: a late answer changes nothing
-        speech.token = 0
-        self.core.deadlines.cancel(("prepare", speech))
-        if speech.phase is Phase.WAITING:  # rendered ahead: only a synchronous result is kept
-            if error is None and isinstance(result, Greeting) and speech.rendered is None:
-                self._accept(speech, speech.alternatives[0], result)
-                speech.next_alternative = 1
-                if result.mode is not GreetingMode.PRERECORDED:
-                    speech.ahead = self.request_for(speech)
-            return
-        if speech.phase is not Phase.PREPARING:
-            return
-        if speech.guarding:
-            speech.guarding = False
-            if error is not None:
-                what = "did not answer in time" if _timeout(error) else f"failed: {error}"
-                self.fail(speech, f"the guard {what}", error)
-            elif self._guard_says_go(speech, result):
-                self._render_next(speech, now)
-            return
-        strategy = speech.alternatives[speech.next_alternative - 1]
-        if error is not None:
-            self._render_failed(speech, strategy, error)
-        elif isinstance(result, Greeting):
-            self._accept(speech, strategy, result)
-        else:
-            self._render_failed(
-                speech,
-                strategy,
-                GreetingRenderError(
-                    f"{strategy!r}.render() returned {type(result).__name__}; it must return "
-                    "a Greeting (Greeting.spoken(...) or Greeting.instructed(...))."
-                ),
-            )
-        if speech.rendered is None:
-            move(speech, Trigger.RETRY)
-        self._render_next(speech, now)
-
-    def timed_out(self, speech: SpeechState, now: float) -> None:
-        """A preparation took longer than ``render_timeout``."""
-        if speech.phase is not Phase.PREPARING or not speech.token:
-            return
-        self.abandon(speech)
-        if speech.guarding:
-            speech.guarding = False
-            self.fail(speech, "the guard did not answer in time", TimeoutError())
-            return
-        strategy = speech.alternatives[speech.next_alternative - 1]
-        timeout = self.core.config.render_timeout
-        self._render_failed(
-            speech, strategy, GreetingRenderError(f"{strategy!r} did not render within {timeout} s")
-        )
-        move(speech, Trigger.RETRY)
-        self._render_next(speech, now)
-
-    def _guard_says_go(self, speech: SpeechState, answer: object) -> bool:
-        if answer is GuardResult.UNAVAILABLE:
-            self.skip(speech, "the guard could not tell whether this conversation was greeted")
-            return False
-        if answer:
-            speech.guard_acquired = True
-            return True
-        resume = self.core.config.resume_alternatives
-        if resume is None:
-            self.skip(speech, "the guard says this greeting was already given")
-            return False
-        speech.rendered = speech.ahead = None
-        speech.next_alternative = 0
-        speech.alternatives = resume
-        speech.update(resumed=True)
-        return True
-
-    def _accept(self, speech: SpeechState, strategy: Any, greeting: Greeting) -> None:
-        speech.rendered, speech.rendered_by = greeting, strategy
-
-    def _render_failed(self, speech: SpeechState, strategy: Any, error: BaseException) -> None:
-        log.info("voicelive-proactive: %r could not render: %s", strategy, error)
-        speech.errors.append(error)
-
-    def abandon(self, speech: SpeechState) -> None:
-        """Stop caring about ``speech``'s preparation (cancelled, skipped, closed)."""
-        if speech.token:
-            self._tokens.pop(speech.token, None)
-            self.core.out.add(Abandon(speech.token))
-            speech.token = 0
-        self.core.deadlines.cancel(("prepare", speech))
 
     # -- sending
 
@@ -291,7 +156,7 @@ class Agenda:
         greeting = speech.rendered
         assert greeting is not None
         if greeting.mode is GreetingMode.PRERECORDED:
-            self.play_local(speech, greeting, now)
+            self.local.play(speech, greeting, now)
             return
         request, events = speech.ahead or self.request_for(speech)
         speech.ahead = None
@@ -305,7 +170,7 @@ class Agenda:
         out = core.out
         for event in events:
             out.send(event, speech)
-        self._record_rendered(speech)
+        self.record_rendered(speech)
 
     def hold_service(self, speech: SpeechState) -> None:
         """Before a speech the service must not cut off, tell it so (``interrupt_response``)."""
@@ -315,47 +180,7 @@ class Agenda:
             if event is not None:
                 core.out.send(event)
 
-    def play_local(self, speech: SpeechState, greeting: Greeting, now: float) -> None:
-        """A prerecorded greeting: its audio to the speaker now, its text to the conversation."""
-        core = self.core
-        item_id = next(core.ids)
-        request = Request(item_id, owner=speech, protected=not speech.interruptible)
-        request.answered = True
-        view = core.floor.local(item_id, request)
-        view.bytes_per_second = _byte_rate(greeting.audio_format)
-        view.transcript = greeting.text
-        speech.request, speech.response = request, view
-        speech.protected = request.protected
-        speech.words = list(greeting.words)
-        move(speech, Trigger.PLAY_LOCAL)
-        speech.metrics.greeting_sent = speech.metrics.response_created = now
-        audio = greeting.audio
-        assert audio is not None
-        self._speak_in(greeting.audio_format)
-        view.received_bytes = len(audio)
-        core.floor.queued(item_id, audio)
-        core.out.add(QueueAudio(audio))
-        speech.update(
-            status=GreetingStatus.SENT,
-            proof="local",
-            transcript=greeting.text,
-            attempts=speech.next_alternative,
-        )
-        self._record_rendered(speech)
-        self.started(speech, now, 0)
-        core.out.send(local_item_event(next(core.ids), item_id, greeting.text), speech)
-        self.over_on_service(speech, now)
-
-    def _speak_in(self, name: str) -> None:
-        """Set the speaker to the prerecorded audio's format (before the session says)."""
-        from .audio.formats import PCM16_24K, AudioFormat
-
-        output, input_ = self.core.formats or (PCM16_24K, PCM16_24K)
-        wanted = AudioFormat.from_output(name)
-        if wanted != output:
-            self.core.out.add(ConfigureAudio(wanted, input_))
-
-    def _record_rendered(self, speech: SpeechState) -> None:
+    def record_rendered(self, speech: SpeechState) -> None:
         speech.update(
             greeting=speech.rendered, strategy=speech.rendered_by, attempts=speech.next_alternative
         )
@@ -452,7 +277,7 @@ class Agenda:
             self.core.out.add(ReleaseGuard())
 
     def _end(self, speech: SpeechState) -> None:
-        self.abandon(speech)
+        self.preparation.abandon(speech)
         self.core.deadlines.cancel(("expire", speech))
         self.core.deadlines.cancel(("echo", speech))
         if speech in self.playing:
@@ -546,19 +371,3 @@ def _before(speech: SpeechState) -> str:
     if speech.phase is Phase.AWAITING_TOOL:
         return f"while {speech.noun} waited for its tool call to be answered"
     return f"before the service spoke {speech.noun}"
-
-
-_BYTE_RATES = {
-    "pcm16_16000hz": 32_000,
-    "pcm16_8000hz": 16_000,
-    "g711_ulaw": 8_000,
-    "g711_alaw": 8_000,
-}
-
-
-def _byte_rate(audio_format: str) -> int:
-    return _BYTE_RATES.get(audio_format, 48_000)
-
-
-def _timeout(error: BaseException) -> bool:
-    return isinstance(error, TimeoutError) or type(error).__name__ == "TimeoutError"

@@ -20,37 +20,35 @@ Its parts: the :class:`~voicelive_proactive.floor.Floor` (who may speak, whose r
 whose, what was heard), the :class:`~voicelive_proactive.agenda.Agenda` (each speech's
 lifecycle), :class:`~voicelive_proactive.override.SessionSettings` (temporary changes to the
 app's settings), :class:`~voicelive_proactive.tools.ToolCalls`, the
-:class:`~voicelive_proactive.pausing.PauseGate` (coughs are not turns), and deadlines.
+:class:`~voicelive_proactive.pausing.PauseGate` (coughs are not turns), deadlines, and three
+that each own one stretch of the session: :class:`~voicelive_proactive.readiness.Readiness`
+(before ``session.updated``), :class:`~voicelive_proactive.hello.HelloWait` (an outbound
+call's hello) and :class:`~voicelive_proactive.closing.Closing` (the end).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 
-from .actions import Action, ConfigureAudio, Emit, FlushAudio, Send, StartMicrophone
+from .actions import Action, ConfigureAudio, FlushAudio, Send, StartMicrophone
 from .agenda import Agenda
 from .audio.formats import AudioFormat
+from .closing import Closing
 from .core import Core, EngineConfig
 from .errors import ConfigurationError
-from .events import NudgeFired, NudgesExhausted
 from .floor import Attributed, Fact, Heard, Refuted, Rejected, ResponseEnded, UserTurn
-from .hello import AfterHello
+from .hello import HELLO, AfterHello, HelloWait
 from .lifecycle import NOT_STARTED, IfUserSpeaking, Phase, SpeechKind, SpeechState
-from .nudge import IDLE, IdleWatch
+from .nudge import IDLE, IdleWatch, Nudger
 from .pausing import PauseGate
+from .readiness import READY_WARNING, Readiness
 from .receiving import Receiver
 from .speaking import Speaking
-from .wire import cancel_event
 
 __all__ = ["Engine", "EngineConfig", "Malformed"]
 
-log = logging.getLogger("voicelive_proactive")
-
-_READY_WARNING: Final = "ready warning"
 _REPLY_GRACE: Final = "reply grace"
-_HELLO: Final = "hello"
 
 
 class Malformed(Exception):
@@ -89,11 +87,13 @@ class Engine:
         self.speaking = Speaking(core, self.agenda)
         self.gate = PauseGate(core)
         self.idle = IdleWatch(config.nudge)
+        self.nudger = Nudger(core, self.agenda, self.gate, self.idle)
         self.receiver = Receiver(self)
-        self._hello = "off"  # off | waiting | hearing | late | done
+        self.readiness = Readiness(core, self.agenda)
+        self.hello = HelloWait(core, self.agenda)
+        moot = (IDLE, _REPLY_GRACE, READY_WARNING, HELLO)
+        self.closing = Closing(core, self.agenda, self.speaking, self.gate, moot)
         self._started = False
-        self._service_error: str | None = None  # an error about no request of ours, pre-ready
-        self._closing: tuple[str, BaseException | None] | None = None
 
     # -- state
 
@@ -140,7 +140,7 @@ class Engine:
         """Make the greeting due now (still at most once, and never over a response)."""
         if self.core.closed:
             return
-        self._hello = "done" if self._hello != "off" else "off"
+        self.hello.greeted()
         self.agenda.make_due(self.agenda.greeting)
         self._after(now)
 
@@ -182,41 +182,13 @@ class Engine:
 
     def close(self, why: str, now: float, error: BaseException | None = None) -> None:
         """The session or the connection ended: settle everything, send nothing more."""
-        core = self.core
-        if core.closed or self._closing is not None:
-            return
-        if core.floor.playing:
-            # Closing stops the speaker: what it drops tells exactly what was heard.
-            core.out.sealed = True
-            self._closing = (why, error)
-            core.out.add(FlushAudio(closing=True))
-            return
-        self._finish_close(why, now, error)
-
-    def _finish_close(self, why: str, now: float, error: BaseException | None) -> None:
-        core = self.core
-        self.speaking.cut_by_close(now)
-        self.agenda.end_all(why, error)
-        core.closed = True
-        core.out.sealed = True
-        core.deadlines.clear()
-        self.gate.reset()
+        self.closing.close(why, now, error)
 
     def connection_lost(self, why: str, now: float, error: BaseException | None = None) -> None:
         """The connection ended (``why``: "the connection closed"): what is not on its way to
         the speaker fails; what the speaker already has plays on, and settles when heard."""
-        core = self.core
-        if core.closed or core.link_lost is not None:
-            return
-        core.link_lost = why
-        core.link_down = True
-        core.out.sealed = True
-        for name in (IDLE, _REPLY_GRACE, _READY_WARNING, _HELLO):
-            core.deadlines.cancel(name)
-        self.speaking.cut_by_connection(now)
-        self.agenda.end_all(why, error, keep_playing=True)
-        self.gate.reset()
-        self._after(now)
+        if self.closing.connection_lost(why, now, error):
+            self._after(now)
 
     # -- reports from the shell
 
@@ -232,18 +204,14 @@ class Engine:
         guard or the strategy raised)."""
         if self.core.closed:
             return
-        self.agenda.prepared(token, result, error, now)
+        self.agenda.preparation.prepared(token, result, error, now)
         self._after(now)
 
     def flushed(self, action: FlushAudio, dropped: int, now: float) -> None:
         """The speaker performed ``action`` and dropped ``dropped`` unplayed bytes."""
         self.speaking.flushed(action.only, dropped, now)
-        if action.closing and self._closing is not None:
-            why, error = self._closing
-            self._closing = None
-            self._finish_close(why, now, error)
-            return
-        self._after(now)
+        if not self.closing.flushed(action, now):
+            self._after(now)
 
     def paused(self, pending: int, now: float) -> None:
         """The speaker paused with ``pending`` bytes unplayed."""
@@ -274,18 +242,18 @@ class Engine:
             return
         for name in core.deadlines.due(now):
             if name == IDLE:
-                self._idle_expired(now)
+                self.nudger.expired(now)
             elif name == _REPLY_GRACE:
                 core.floor.reply_not_coming()
                 core.tools.reply_not_coming()
-            elif name == _READY_WARNING:
-                self._warn_not_ready()
-            elif name == _HELLO:
-                self._hello_timeout(now)
+            elif name == READY_WARNING:
+                self.readiness.warn()
+            elif name == HELLO:
+                self.hello.timeout()
             elif isinstance(name, tuple):
                 what, speech = name
                 if what == "prepare":
-                    self.agenda.timed_out(speech, now)
+                    self.agenda.preparation.timed_out(speech, now)
                 elif what == "expire":
                     self._expire(speech)
                 elif what == "echo":
@@ -316,8 +284,7 @@ class Engine:
     def ready_now(self, event: Any, now: float) -> bool:
         """The first ``session.updated``: the session is ready."""
         core = self.core
-        core.ready = True
-        core.deadlines.cancel(_READY_WARNING)
+        self.readiness.ready()
         greeting = self.agenda.greeting
         greeting.metrics.session_ready = now
         config = core.config
@@ -333,11 +300,7 @@ class Engine:
         if needs_settings:
             self.receiver.learn(event)
         if isinstance(config.greet_when, AfterHello):
-            self._hello = "waiting"
-            core.deadlines.set(_HELLO, now + config.greet_when.max_wait)
-            update = core.settings.force("create_response", False)
-            if update is not None:
-                core.out.send(update)
+            self.hello.start(config.greet_when.max_wait, now)
         elif config.greet_when == "ready":
             self.agenda.make_due(greeting)
         self._after(now)
@@ -368,8 +331,7 @@ class Engine:
             and (core.ready or greeting in self.agenda.queue)
         ):
             self.agenda.skip(greeting, "the user started speaking before the greeting")
-        if self._hello == "waiting":
-            self._hello = "hearing"
+        self.hello.user_started()
         if core.floor.protected:
             return  # speech the user cannot cut off plays on
         if self.gate.wants_pause(now, audio_start_ms):
@@ -384,8 +346,7 @@ class Engine:
         if reply:
             core.deadlines.set(_REPLY_GRACE, now + core.config.reply_grace)
         self.gate.user_stopped(now, audio_end_ms)
-        if self._hello in ("hearing", "late"):
-            self._greet_after_hello()
+        self.hello.user_stopped()
 
     def reply_grace(self, now: float) -> None:
         """Wait a little for a response that should follow (the app's tool answer)."""
@@ -398,32 +359,9 @@ class Engine:
         core.tools.response_started()
         if view.owner.value != "theirs":
             return
-        if self._swallows_replies():
-            self._swallow(view)
+        if self.hello.swallows_replies():
+            self.hello.swallow(view)
         self.gate.service_took_floor()
-
-    def _swallows_replies(self) -> bool:
-        """Greeting after the hello, not spoken yet: the service must not answer the hello."""
-        return self._hello != "off" and self.agenda.greeting.phase in (
-            *NOT_STARTED,
-            Phase.REQUESTED,
-        )
-
-    def _swallow(self, view: Any) -> None:
-        """The service's own reply to the callee's hello: cancelled by name, never heard."""
-        view.muted = True
-        view.held.clear()
-        if view.active:
-            self.core.out.send(cancel_event(next(self.core.ids), view.id))
-
-    def service_error(self, message: str) -> None:
-        if not self.core.ready:
-            self._service_error = message
-            log.warning(
-                "voicelive-proactive: the service refused something before the session was "
-                "ready: %s (the greeting waits for session.updated)",
-                message,
-            )
 
     def apply(self, facts: list[Fact], now: float) -> None:
         speaking = self.speaking
@@ -437,8 +375,8 @@ class Engine:
                     fact.released,  # type: ignore[union-attr]
                 )
             elif kind is Refuted:
-                if self._swallows_replies():
-                    self._swallow(fact.response)  # type: ignore[union-attr]
+                if self.hello.swallows_replies():
+                    self.hello.swallow(fact.response)  # type: ignore[union-attr]
                 else:
                     speaking.refuted(fact, now)  # type: ignore[arg-type]
             elif kind is Rejected:
@@ -456,102 +394,10 @@ class Engine:
             return
         self.agenda.pump(now)
         self.speaking.keep_override()
-        if (
-            self._hello == "done"
-            and core.settings.forcing("create_response")
-            and not self._greeting_not_out()
-        ):
-            # The greeting is out: the app's own create_response goes back.
-            update = core.settings.release("create_response")
-            if update is not None:
-                core.out.send(update)
+        self.hello.give_back()
         if not self.gate.active:
             self.gate.forget_blip(self.agenda)
-        if self.idle.nudge is not None:
-            self.idle.update(self._conversation_idle(), now, core.deadlines)
-
-    def _greeting_not_out(self) -> bool:
-        return self.agenda.greeting.phase in (*NOT_STARTED,)
-
-    # -- greeting after hello
-
-    def _hello_timeout(self, now: float) -> None:
-        if self._hello == "waiting":
-            self._greet_after_hello()
-        elif self._hello == "hearing":
-            self._hello = "late"  # the callee is still talking: greet when they stop
-
-    def _greet_after_hello(self) -> None:
-        self._hello = "done"
-        self.core.deadlines.cancel(_HELLO)
-        self.agenda.make_due(self.agenda.greeting)
-
-    # -- idle nudges
-
-    def _conversation_idle(self) -> bool:
-        core = self.core
-        greeting = self.agenda.greeting
-        return (
-            core.ready
-            and not core.closed
-            and not core.link_down
-            and not core.tools.blocking
-            and self.agenda.head() is None
-            and not (greeting.phase is Phase.WAITING and core.config.greet_when != "manual")
-            and core.floor.may_speak()
-            and not core.floor.playing
-            and not self.gate.active
-        )
-
-    def _idle_expired(self, now: float) -> None:
-        verdict = self.idle.expired(self._conversation_idle())
-        core = self.core
-        config = core.config
-        if verdict == "nudge":
-            nudge = config.nudge
-            assert nudge is not None
-            speech = SpeechState(
-                SpeechKind.NUDGE,
-                config.nudge_alternatives,
-                interruptible=nudge.interruptible,
-                if_user_speaking="skip",
-            )
-            speech.handle = core.make_handle(speech)
-            log.info(
-                "voicelive-proactive: idle for %s s: nudge %d", nudge.after, self.idle.in_a_row
-            )
-            core.out.add(Emit(NudgeFired(speech.handle, self.idle.in_a_row)))
-            self.agenda.add(speech, now)
-        elif verdict == "exhausted":
-            from .actions import Exhausted
-
-            log.info("voicelive-proactive: %d nudge(s) went unanswered", self.idle.in_a_row)
-            core.out.add(Emit(NudgesExhausted(self.idle.in_a_row)))
-            core.out.add(Exhausted())
-
-    def _warn_not_ready(self) -> None:
-        if self.core.ready or self.core.closed:
-            return
-        said = (
-            f" The service said: {self._service_error}."
-            if self._service_error is not None
-            else " Send a session.update (for example `await conn.session.update(session={...})`),"
-            ' or pass greet_when="manual" and call greet() yourself.'
-        )
-        log.warning(
-            "voicelive-proactive: session.created arrived %s s ago but no session.updated has; "
-            "the greeting waits for it.%s",
-            self.core.config.ready_warning_after,
-            said,
-        )
-
-    def session_created(self, now: float) -> None:
-        core = self.core
-        if core.ready or _READY_WARNING in core.deadlines:
-            return
-        if core.config.greet_when == "ready":
-            core.deadlines.set(_READY_WARNING, now + core.config.ready_warning_after)
-            self.agenda.render_ahead(self.agenda.greeting, now)
+        self.nudger.update(now)
 
 
 def _prerecorded_first(speech: SpeechState) -> bool:

@@ -17,11 +17,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
 from .errors import ConfigurationError
+from .lifecycle import NOT_STARTED, Phase
+from .wire import cancel_event
 
-__all__ = ["AfterHello", "GreetWhen"]
+if TYPE_CHECKING:
+    from .agenda import Agenda
+    from .core import Core
+
+__all__ = ["HELLO", "AfterHello", "GreetWhen", "HelloWait"]
 
 
 @dataclass(frozen=True)
@@ -58,3 +64,90 @@ def check_greet_when(value: object) -> GreetWhen:
     raise ConfigurationError(
         f'greet_when must be "ready", "manual" or vp.AfterHello(max_wait=...), not {value!r}'
     )
+
+
+#: The name of the deadline for ``max_wait``.
+HELLO: Final = "hello"
+
+
+class HelloWait:
+    """The engine's side of :class:`AfterHello` (no I/O): wait for the callee's hello,
+    greet the moment it ends, and keep the service from answering it meanwhile.
+
+    States, as data (``off`` throughout unless ``greet_when`` is an :class:`AfterHello`)::
+
+        off ──the session is ready──> waiting ──the callee speaks──> hearing
+        waiting ──max_wait passed──> done (greet)
+        hearing ──the callee stops──> done (greet)
+        hearing ──max_wait passed──> late ──the callee stops──> done (greet)
+        any but off ──greet() was called──> done
+
+    Until the greeting is out the session runs with ``create_response: false``; once it is
+    out (``done`` and the greeting sent), the app's own setting goes back.
+    """
+
+    __slots__ = ("agenda", "core", "state")
+
+    def __init__(self, core: Core, agenda: Agenda) -> None:
+        self.core = core
+        self.agenda = agenda
+        self.state = "off"  # off | waiting | hearing | late | done
+
+    def start(self, max_wait: float, now: float) -> None:
+        """The session is ready: listen for the hello, and stop the service answering it."""
+        core = self.core
+        self.state = "waiting"
+        core.deadlines.set(HELLO, now + max_wait)
+        update = core.settings.force("create_response", False)
+        if update is not None:
+            core.out.send(update)
+
+    def greeted(self) -> None:
+        """``greet()`` was called: the wait is over (the greeting is due already)."""
+        self.state = "done" if self.state != "off" else "off"
+
+    def user_started(self) -> None:
+        if self.state == "waiting":
+            self.state = "hearing"
+
+    def user_stopped(self) -> None:
+        if self.state in ("hearing", "late"):
+            self._greet()
+
+    def timeout(self) -> None:
+        """``max_wait`` passed."""
+        if self.state == "waiting":
+            self._greet()
+        elif self.state == "hearing":
+            self.state = "late"  # the callee is still talking: greet when they stop
+
+    def _greet(self) -> None:
+        self.state = "done"
+        self.core.deadlines.cancel(HELLO)
+        self.agenda.make_due(self.agenda.greeting)
+
+    def swallows_replies(self) -> bool:
+        """Greeting after the hello, not spoken yet: the service must not answer the hello."""
+        return self.state != "off" and self.agenda.greeting.phase in (
+            *NOT_STARTED,
+            Phase.REQUESTED,
+        )
+
+    def swallow(self, view: Any) -> None:
+        """The service's own reply to the callee's hello: cancelled by name, never heard."""
+        view.muted = True
+        view.held.clear()
+        if view.active:
+            self.core.out.send(cancel_event(next(self.core.ids), view.id))
+
+    def give_back(self) -> None:
+        """Once the greeting is out, the app's own ``create_response`` goes back."""
+        core = self.core
+        if (
+            self.state == "done"
+            and core.settings.forcing("create_response")
+            and self.agenda.greeting.phase not in NOT_STARTED
+        ):
+            update = core.settings.release("create_response")
+            if update is not None:
+                core.out.send(update)

@@ -24,17 +24,28 @@ that nobody answered. After the last one, one more idle period calls ``on_exhaus
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from ._validation import check_callback
+from .actions import Emit, Exhausted
 from .deadlines import Deadlines
 from .errors import ConfigurationError
+from .events import NudgeFired, NudgesExhausted
 from .greetings import GreetingStrategy, LLMGreeting, StrategyLike, as_strategy
+from .lifecycle import Phase, SpeechKind, SpeechState
 
-__all__ = ["DEFAULT_NUDGE", "IdleNudge", "IdleWatch"]
+if TYPE_CHECKING:
+    from .agenda import Agenda
+    from .core import Core
+    from .pausing import PauseGate
+
+__all__ = ["DEFAULT_NUDGE", "IdleNudge", "IdleWatch", "Nudger"]
+
+log = logging.getLogger("voicelive_proactive")
 
 #: What a nudge says unless told otherwise.
 DEFAULT_NUDGE = (
@@ -138,3 +149,62 @@ class IdleWatch:
 
 #: The name of the idle deadline.
 IDLE: Final = "idle"
+
+
+class Nudger:
+    """The engine's side of idle nudges (no I/O): it tells an :class:`IdleWatch` whether
+    the conversation is idle, and queues the nudge (or reports the end of them) when the
+    idle deadline passes."""
+
+    __slots__ = ("agenda", "core", "gate", "watch")
+
+    def __init__(self, core: Core, agenda: Agenda, gate: PauseGate, watch: IdleWatch) -> None:
+        self.core = core
+        self.agenda = agenda
+        self.gate = gate
+        self.watch = watch
+
+    def idle(self) -> bool:
+        """Whether the conversation is idle right now, as the module docs define it."""
+        core = self.core
+        greeting = self.agenda.greeting
+        return (
+            core.ready
+            and not core.closed
+            and not core.link_down
+            and not core.tools.blocking
+            and self.agenda.head() is None
+            and not (greeting.phase is Phase.WAITING and core.config.greet_when != "manual")
+            and core.floor.may_speak()
+            and not core.floor.playing
+            and not self.gate.active
+        )
+
+    def update(self, now: float) -> None:
+        """After every input: start or stop the idle timer."""
+        if self.watch.nudge is not None:
+            self.watch.update(self.idle(), now, self.core.deadlines)
+
+    def expired(self, now: float) -> None:
+        """The idle deadline passed."""
+        watch = self.watch
+        verdict = watch.expired(self.idle())
+        core = self.core
+        config = core.config
+        if verdict == "nudge":
+            nudge = config.nudge
+            assert nudge is not None
+            speech = SpeechState(
+                SpeechKind.NUDGE,
+                config.nudge_alternatives,
+                interruptible=nudge.interruptible,
+                if_user_speaking="skip",
+            )
+            speech.handle = core.make_handle(speech)
+            log.info("voicelive-proactive: idle for %s s: nudge %d", nudge.after, watch.in_a_row)
+            core.out.add(Emit(NudgeFired(speech.handle, watch.in_a_row)))
+            self.agenda.add(speech, now)
+        elif verdict == "exhausted":
+            log.info("voicelive-proactive: %d nudge(s) went unanswered", watch.in_a_row)
+            core.out.add(Emit(NudgesExhausted(watch.in_a_row)))
+            core.out.add(Exhausted())

@@ -48,8 +48,9 @@ def engine_config(
     echo_guard_ms: object,
     interruptions: object,
     word_timestamps: object,
-    can_pause: bool,
 ) -> EngineConfig:
+    """The engine's configuration (``can_pause`` is the audio backend's to say: the shell
+    sets it)."""
     for name, flag in (
         ("skip_if_user_spoke", skip_if_user_spoke),
         ("truncate_on_barge_in", truncate_on_barge_in),
@@ -81,7 +82,6 @@ def engine_config(
         greet_when=greet_when,
         word_timestamps=bool(word_timestamps),
         interruptions=interruptions,
-        can_pause=can_pause,
         nudge=nudge,
         nudge_alternatives=nudge.nudge_strategy.alternatives() if nudge is not None else (),
         resume_alternatives=resume.alternatives() if resume is not None else None,

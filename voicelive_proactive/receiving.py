@@ -55,7 +55,7 @@ class Receiver:
         session = event.get("session")
         if isinstance(session, Mapping) and isinstance(session.get("id"), str):
             self.core.session_id = self.core.session_id or session["id"]
-        self.engine.session_created(now)
+        self.engine.readiness.created(now)
         return False
 
     def _session_updated(self, event: Any, now: float) -> bool:
@@ -227,7 +227,7 @@ class Receiver:
             return True
         facts = core.floor.error(event_id, code, message)
         if not facts:
-            self.engine.service_error(f"{code}: {message}" if code else message)
+            self.engine.readiness.service_error(f"{code}: {message}" if code else message)
         self.engine.apply(facts, now)
         return True
 

@@ -1,22 +1,17 @@
 """``ProactiveSession``: the agent speaks first, and later, on an existing Voice Live connection.
 
 Every rule lives in the :class:`~voicelive_proactive.engine.Engine`, which does no I/O. The
-session is the shell around it: it reads the connection and feeds the engine, and a
-:class:`~voicelive_proactive.shell.Driver` performs what the engine asks (sends, audio, user
-code, timers). It binds the app's threads and loops to the session's loop, and never lets a
-fault escape into the app's loop.
+session is the public face of the shell around it: a
+:class:`~voicelive_proactive.shell.Driver` reads the connection, feeds the engine and
+performs what it asks (sends, audio, user code, timers), and a
+:class:`~voicelive_proactive.binding.LoopBinding` hands the app's threads and loops to the
+session's loop. No fault escapes into the app's loop.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import enum
-import inspect
-import itertools
 import logging
-import secrets
-import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
@@ -34,23 +29,20 @@ from ._validation import (
 )
 from .audio.base import AudioIO
 from .audio.formats import AudioFormat
-from .callbacks import Callback, EventBus
-from .clock import Timers
-from .engine import Engine, Malformed
+from .binding import running_loop
+from .callbacks import Callback
 from .errors import ConfigurationError, SessionClosedError
 from .events import ProactiveEvent
-from .greetings import Greeting, GreetingContext, StrategyLike, as_strategy, check_fields
-from .guard import GuardLike, OnceGuard
+from .greetings import Greeting, StrategyLike, as_strategy, check_fields
+from .guard import GuardLike
 from .health import SessionHealth
 from .hello import GreetWhen
 from .interruptions import InterruptionPolicy
 from .lifecycle import IfUserSpeaking, SpeechKind, SpeechState
-from .microphone import MicrophoneUplink
 from .nudge import IdleNudge
 from .options import UNSET, engine_config, greet_when_from
 from .outcome import GreetingMetrics, GreetingOutcome
-from .playout import Speaker
-from .shell import Driver, running_loop
+from .shell import Driver
 from .speech import Speech
 
 if TYPE_CHECKING:
@@ -165,26 +157,12 @@ class ProactiveSession:
         if now is not None:
             check_callback("now", now, 0, allow_async=False)
         check_guard(guard)
-        strategy = as_strategy(greeting)
-        self._strategy = strategy
+        strategy = self._strategy = as_strategy(greeting)
         resume = as_strategy(resume_greeting) if resume_greeting is not None else None
-        self._context: dict[str, Any] | None = check_context(context)
-        if self._context is not None:
-            check_fields(strategy, self._context)
-        if isinstance(audio, _Default):
-            from .audio.device import SounddeviceAudioIO
-
-            self._audio: AudioIO | None = SounddeviceAudioIO()
-        else:
-            self._audio = resolve_audio(audio)
-        self._now = now
-        self._conn = conn
-        self._health = SessionHealth()
-        self._events = EventBus(self._health)
-        timers = Timers(clock)
-        ids = map(f"vp_{secrets.token_hex(4)}_{{}}".format, itertools.count(1))
-        speaker = Speaker(self._audio, timers=timers, health=self._health, on_played=self._played)
-        self._speaker = speaker
+        values = check_context(context)
+        if values is not None:
+            check_fields(strategy, values)
+        self._audio = resolve_audio(audio, default=isinstance(audio, _Default))
         config = engine_config(
             greet_when=when,
             skip_if_user_spoke=skip_if_user_spoke,
@@ -197,31 +175,20 @@ class ProactiveSession:
             echo_guard_ms=echo_guard_ms,
             interruptions=interruptions,
             word_timestamps=word_timestamps,
-            can_pause=speaker.can_pause,
         )
-        self._engine = Engine(
-            config, ids=ids, greeting=strategy.alternatives(), make_handle=self._handle_for
+        # The shell: the engine, its I/O and the loop it runs on (see shell.py, binding.py).
+        self._driver = driver = Driver(
+            config,
+            greeting=strategy.alternatives(),
+            conn=conn,
+            audio=self._audio,
+            clock=clock,
+            guard=guard,
+            context=values,
+            now=now,
         )
-        self._microphone = MicrophoneUplink(conn.send, ids)
-        self._driver = Driver(
-            self._engine,
-            send=conn.send,
-            speaker=speaker,
-            guard=guard if guard is not None else OnceGuard(),
-            events=self._events,
-            health=self._health,
-            timers=timers,
-            microphone=self._microphone,
-            context=self._context_for_render,
-            on_exhausted=nudge.on_exhausted if nudge is not None else None,
-        )
-        self._timers = timers
-        self._lock = threading.Lock()
-        self._early: list[Callable[[], None]] = []  # calls made before the loop was known
-        self._closed = self._running = False
-        loop = running_loop()
-        if loop is not None:
-            self._bind(loop)
+        self._engine, self._timers, self._binding = driver.engine, driver.timers, driver.binding
+        self._binding.bind(running_loop())
 
     # -- public state
 
@@ -254,27 +221,27 @@ class ProactiveSession:
     @property
     def output_format(self) -> AudioFormat:
         """The agent's audio format, as negotiated in ``session.updated``."""
-        return self._speaker.output
+        return self._driver.speaker.output
 
     @property
     def input_format(self) -> AudioFormat:
         """The microphone's audio format, as negotiated in ``session.updated``."""
-        return self._speaker.input
+        return self._driver.speaker.input
 
     @property
     def health(self) -> SessionHealth:
         """Faults the session absorbed (audio, microphone, malformed events, callbacks)."""
-        return self._health
+        return self._driver.health
 
     @property
     def mic_frames_dropped(self) -> int:
         """Microphone blocks dropped because the connection could not keep up."""
-        return self._microphone.frames_dropped
+        return self._driver.microphone.frames_dropped
 
     @property
     def closed(self) -> bool:
         """Whether :meth:`aclose` has run."""
-        return self._closed
+        return self._driver.closed
 
     @property
     def finished(self) -> bool:
@@ -295,8 +262,7 @@ class ProactiveSession:
 
     def update_context(self, **values: Any) -> None:
         """Add or change context values before the greeting (or a later speech) renders."""
-        self._context = {**(self._context or {}), **values}
-        self._call(self._engine.context_changed)
+        self._driver.update_context(values)
 
     @overload
     def on(self, event_type: type[E], callback: Callback[E]) -> Callable[[], None]: ...
@@ -313,8 +279,8 @@ class ProactiveSession:
         ``callback``, works as a decorator.
         """
         if callback is None:
-            return self._events.on(event_type)
-        return self._events.on(event_type, callback)
+            return self._driver.events.on(event_type)
+        return self._driver.events.on(event_type, callback)
 
     # -- entry points
 
@@ -324,20 +290,8 @@ class ProactiveSession:
         A malformed event is skipped and faults are recorded in :attr:`health`; nothing is
         raised into the app's loop unless ``raise_errors`` asked for greeting failures.
         """
-        if self._closed:
-            raise SessionClosedError(_CLOSED)
-        driver = self._driver
-        if driver.loop is None:
-            self._bind(asyncio.get_running_loop())
-        try:
-            self._engine.receive(event, self._timers.now())
-        except Malformed as exc:
-            kind = _type_of(event)
-            self._health.record("malformed_events", exc, f"skipped a malformed {kind} event")
-        except Exception as exc:  # a library bug must not take the app's loop down
-            log.exception("voicelive-proactive: internal error handling %s", _type_of(event))
-            self._health.record("internal_errors", exc, "internal error handling an event")
-        await driver.perform()
+        self._ensure_open()
+        await self._driver.handle(event)
 
     async def run(
         self, *, on_event: Callable[[Any], Awaitable[None] | None] | None = None
@@ -348,38 +302,7 @@ class ProactiveSession:
         connection or an unreadable frame ends the run; it is recorded, not raised.
         """
         self._ensure_open()
-        if on_event is not None:
-            check_callback("run(on_event=...)", on_event, 1, what="the server event")
-        if self._running:
-            raise RuntimeError("run() is already iterating this connection.")
-        self._bind(asyncio.get_running_loop())
-        self._running = True
-        error: BaseException | None = None
-        try:
-            async for event in self._conn:
-                if self._is_closed():  # closed while the next event was on its way
-                    break
-                await self.handle(event)
-                if on_event is not None:
-                    result = on_event(event)
-                    if inspect.isawaitable(result):
-                        await result
-                if self._is_closed():
-                    break
-        except Exception as exc:
-            from azure.ai.voicelive.aio import ConnectionError as SdkConnectionError
-
-            if not isinstance(exc, SdkConnectionError):
-                raise
-            log.warning("voicelive-proactive: connection ended: %s", exc)
-            error = exc
-        finally:
-            self._running = False
-            self._microphone.stop()
-        if not self._closed:
-            why = "the connection failed" if error is not None else "the connection closed"
-            self._engine.connection_lost(why, self._timers.now(), error)
-            self._driver.drain()
+        await self._driver.read(self.handle, on_event)
         return self.outcome
 
     async def greet(self) -> GreetingOutcome:
@@ -389,25 +312,7 @@ class ProactiveSession:
         loop. Returns the outcome as it stands then (``pending`` while it waits its turn).
         """
         self._ensure_open()
-        loop = self._driver.loop
-        if loop is None:
-            # Nothing has told us which loop runs the session yet: act on it there.
-            self._call(lambda: self._engine.greet(self._timers.now()))
-            return self.outcome
-        if loop is not running_loop():
-            if not loop.is_running():
-                raise RuntimeError(
-                    "greet() was called from another thread, but the event loop this session "
-                    "runs on has stopped; call greet() while the session's loop is running."
-                )
-            future = asyncio.run_coroutine_threadsafe(self._greet_here(), loop)
-            return await asyncio.wrap_future(future)
-        return await self._greet_here()
-
-    async def _greet_here(self) -> GreetingOutcome:
-        self._engine.greet(self._timers.now())
-        await self._driver.perform()
-        return self.outcome
+        return await self._binding.greet()
 
     def say(
         self,
@@ -433,31 +338,20 @@ class ProactiveSession:
         state = _speech_state(
             self._engine.greeting, what, interruptible, if_user_speaking, expires_in, key
         )
-        speech = Speech(state, self._cancel)
-        state.handle = speech
-        loop = self._driver.loop
-        if loop is not None and loop is not running_loop() and loop.is_closed():
-            raise RuntimeError(
-                "say() was called after the event loop this session ran on has stopped; "
-                "create a new session for a new connection."
-            )
-        if expires_in is not None:
-            state.expires_at = self._timers.now() + expires_in
-        self._call(lambda: self._engine.say(state, self._timers.now()))
-        return speech
+        return self._binding.say(state, expires_in)
 
     def activity(self) -> None:
         """The app saw the user active (a key press, a DTMF digit, a chat message): restart
         the idle timer and the count of unanswered nudges. Safe from any thread."""
-        self._call(lambda: self._engine.activity(self._timers.now()))
+        self._binding.call(lambda: self._engine.activity(self._timers.now()))
 
     def pause_nudges(self) -> None:
         """Hold the idle timer (the user muted, or is reading something) until resumed."""
-        self._call(lambda: self._engine.pause_nudges(True, self._timers.now()))
+        self._binding.call(lambda: self._engine.pause_nudges(True, self._timers.now()))
 
     def resume_nudges(self) -> None:
         """Let the idle timer run again; idleness counts from now."""
-        self._call(lambda: self._engine.pause_nudges(False, self._timers.now()))
+        self._binding.call(lambda: self._engine.pause_nudges(False, self._timers.now()))
 
     async def wait(self, *, timeout: float | None = None) -> GreetingOutcome:
         """Wait until the greeting is over on the service, was skipped or failed.
@@ -474,14 +368,9 @@ class ProactiveSession:
         call to :meth:`handle`, :meth:`run`, :meth:`greet` or :meth:`say` raises
         :class:`SessionClosedError`.
         """
-        if self._closed:
+        if self._driver.closed:
             return
-        self._closed = True
-        self._engine.close("the session was closed", self._timers.now())
-        self._driver.drain()
-        await self._driver.aclose()
-        self._speaker.close()
-        await self._events.aclose()
+        await self._driver.close("the session was closed")
 
     async def __aenter__(self) -> ProactiveSession:
         self._ensure_open()
@@ -497,67 +386,14 @@ class ProactiveSession:
 
     def __repr__(self) -> str:
         engine = self._engine
-        state = "closed" if self._closed else ("ready" if engine.ready else "new")
+        state = "closed" if self._driver.closed else ("ready" if engine.ready else "new")
         return (
             f"<ProactiveSession {state} greeting={self.outcome.status.value} "
             f"strategy={self._strategy!r} queued={len(self.pending_speech)}>"
         )
 
-    # -- plumbing
-
-    def _handle_for(self, state: SpeechState) -> Speech:
-        return Speech(state, self._cancel)
-
-    def _cancel(self, speech: Speech) -> bool:
-        self._call(lambda: self._engine.cancel(speech.state, self._timers.now()))
-        return True
-
-    def _played(self, position: int) -> None:
-        if not self._closed:
-            self._driver.played(position)
-
-    def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
-        with self._lock:
-            if self._driver.loop is not None:
-                return
-            self._driver.bind(loop)
-            early, self._early = self._early, []
-        self._engine.start(self._timers.now())
-        for call in early:
-            call()
-        self._driver.kick()
-
-    def _call(self, func: Callable[[], None]) -> None:
-        """Run ``func`` on the session's loop (now, if this is it), then perform its actions."""
-        with self._lock:
-            loop = self._driver.loop
-            if loop is None:
-                self._early.append(func)  # run when the session's loop is known
-                return
-        if loop is running_loop():
-            func()
-            self._driver.kick()
-            return
-
-        def there() -> None:
-            func()
-            self._driver.kick()
-
-        with contextlib.suppress(RuntimeError):  # the session's loop has closed: nobody to tell
-            loop.call_soon_threadsafe(there)
-
-    def _context_for_render(self) -> GreetingContext:
-        return GreetingContext(
-            self._context,
-            session_id=self._engine.core.session_id,
-            now=self._now() if self._now is not None else None,
-        )
-
-    def _is_closed(self) -> bool:
-        return self._closed
-
     def _ensure_open(self) -> None:
-        if self._closed:
+        if self._driver.closed:
             raise SessionClosedError(_CLOSED)
 
 

@@ -1,23 +1,31 @@
 """The engine's I/O: it performs the engine's actions on an event loop.
 
 :class:`Driver` is the only place where the engine meets asyncio, the connection, the speaker
-and user code. It takes the engine's actions in order and performs them: events go on the
-wire (in order, one sender at a time), audio goes to the speaker, guards and strategies run
-(at once when they answer synchronously, in a task when they must be awaited), callbacks are
-scheduled, and one timer is kept armed for the engine's next deadline. Reports go back into
-the engine as they come (a flush's dropped bytes, a playout report, a strategy's greeting).
+and user code. It builds the engine with its I/O parts (the speaker, the microphone, the
+timers), feeds it the connection's events, takes its actions in order and performs them:
+events go on the wire (in order, one sender at a time), audio goes to the speaker, guards and
+strategies run (at once when they answer synchronously, in a task when they must be
+awaited), callbacks are scheduled, and one timer is kept armed for the engine's next
+deadline. Reports go back into the engine as they come (a flush's dropped bytes, a playout
+report, a strategy's greeting). Which loop all this runs on is the
+:class:`~voicelive_proactive.binding.LoopBinding`'s to say.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
+import itertools
 import logging
+import secrets
 import sys
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ._validation import check_callback
 from .actions import (
     Abandon,
     Action,
@@ -36,16 +44,22 @@ from .actions import (
     StartMicrophone,
     WatchPlayout,
 )
+from .binding import LoopBinding
+from .callbacks import EventBus
 from .clock import TimerHandle, Timers
+from .core import EngineConfig
+from .engine import Engine, Malformed
 from .greetings import Greeting, GreetingContext
+from .guard import OnceGuard
+from .health import SessionHealth
+from .microphone import MicrophoneUplink
+from .playout import Speaker
 
 if TYPE_CHECKING:
-    from .callbacks import EventBus
-    from .engine import Engine
+    from azure.ai.voicelive.aio import VoiceLiveConnection
+
+    from .audio.base import AudioIO
     from .guard import GuardLike
-    from .health import SessionHealth
-    from .microphone import MicrophoneUplink
-    from .playout import Speaker
 
 __all__ = ["Driver"]
 
@@ -53,33 +67,45 @@ log = logging.getLogger("voicelive_proactive")
 
 
 class Driver:
-    """Performs an :class:`~voicelive_proactive.engine.Engine`'s actions on one event loop."""
+    """Builds an :class:`~voicelive_proactive.engine.Engine` with its I/O, feeds it the
+    connection, and performs its actions on one event loop."""
 
     def __init__(
         self,
-        engine: Engine,
+        config: EngineConfig,
         *,
-        send: Callable[[Any], Awaitable[None]],
-        speaker: Speaker,
-        guard: GuardLike,
-        events: EventBus,
-        health: SessionHealth,
-        timers: Timers,
-        microphone: MicrophoneUplink,
-        context: Callable[[], GreetingContext],
-        on_exhausted: Callable[[], Awaitable[None] | None] | None,
+        greeting: tuple[Any, ...],
+        conn: VoiceLiveConnection,
+        audio: AudioIO | None,
+        clock: Callable[[], float],
+        guard: GuardLike | None,
+        context: Mapping[str, Any] | None,
+        now: Callable[[], datetime] | None,
     ) -> None:
-        self.engine = engine
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.timers = timers
-        self._send = send
-        self._speaker = speaker
-        self._guard = guard
-        self._events = events
-        self._health = health
-        self._microphone = microphone
-        self._context = context
-        self._on_exhausted = on_exhausted
+        self.closed = False
+        """The session was closed (``aclose()``): the speaker's reports stop counting."""
+        self.reading = False  # run() is iterating the connection
+        self.context = context
+        """The values strategies render with (``update_context()`` replaces them)."""
+        self.health = health = SessionHealth()
+        self.events = EventBus(health)
+        self.timers = timers = Timers(clock)
+        ids = map(f"vp_{secrets.token_hex(4)}_{{}}".format, itertools.count(1))
+        speaker = Speaker(audio, timers=timers, health=health, on_played=self.played)
+        self.speaker = speaker
+        self.binding = LoopBinding(self)
+        # Whether proactive speech can pause (for a cough) is the audio backend's to say.
+        config = dataclasses.replace(config, can_pause=speaker.can_pause)
+        self.engine = engine = Engine(
+            config, ids=ids, greeting=greeting, make_handle=self.binding.handle_for
+        )
+        self.microphone = MicrophoneUplink(conn.send, ids)
+        self._conn = conn
+        self._send = conn.send
+        self._guard = guard if guard is not None else OnceGuard()
+        self._now = now
+        self._on_exhausted = config.nudge.on_exhausted if config.nudge is not None else None
         self._wire: deque[Send] = deque()
         self._sending: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -109,7 +135,79 @@ class Driver:
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.timers.bind(loop)
-        self._speaker.bind(loop)
+        self.speaker.bind(loop)
+
+    # -- the connection
+
+    async def handle(self, event: Any) -> None:
+        """One server event into the engine, then its actions. A malformed event is skipped
+        and a library bug recorded; neither is raised into the app's loop."""
+        if self.loop is None:
+            self.binding.bind(asyncio.get_running_loop())
+        try:
+            self.engine.receive(event, self.timers.now())
+        except Malformed as exc:
+            kind = _type_of(event)
+            self.health.record("malformed_events", exc, f"skipped a malformed {kind} event")
+        except Exception as exc:  # a library bug must not take the app's loop down
+            log.exception("voicelive-proactive: internal error handling %s", _type_of(event))
+            self.health.record("internal_errors", exc, "internal error handling an event")
+        await self.perform()
+
+    async def read(
+        self,
+        handle: Callable[[Any], Awaitable[None]],
+        on_event: Callable[[Any], Awaitable[None] | None] | None,
+    ) -> None:
+        """Iterate the connection into ``handle`` (then ``on_event``) until it ends or the
+        session closes. A dropped connection or an unreadable frame ends it; it is recorded,
+        not raised, and the engine is told the connection is gone."""
+        if on_event is not None:
+            check_callback("run(on_event=...)", on_event, 1, what="the server event")
+        if self.reading:
+            raise RuntimeError("run() is already iterating this connection.")
+        self.binding.bind(asyncio.get_running_loop())
+        self.reading = True
+        error: BaseException | None = None
+        try:
+            async for event in self._conn:
+                if self._closed_now():  # closed while the next event was on its way
+                    break
+                await handle(event)
+                if on_event is not None:
+                    result = on_event(event)
+                    if inspect.isawaitable(result):
+                        await result
+                if self._closed_now():
+                    break
+        except Exception as exc:
+            from azure.ai.voicelive.aio import ConnectionError as SdkConnectionError
+
+            if not isinstance(exc, SdkConnectionError):
+                raise
+            log.warning("voicelive-proactive: connection ended: %s", exc)
+            error = exc
+        finally:
+            self.reading = False
+            self.microphone.stop()
+        if not self.closed:
+            why = "the connection failed" if error is not None else "the connection closed"
+            self.engine.connection_lost(why, self.timers.now(), error)
+            self.drain()
+
+    def _closed_now(self) -> bool:
+        return self.closed  # read again after an await (the session may have closed)
+
+    def update_context(self, values: Mapping[str, Any]) -> None:
+        self.context = {**(self.context or {}), **values}
+        self.binding.call(self.engine.context_changed)
+
+    def render_context(self) -> GreetingContext:
+        return GreetingContext(
+            self.context,
+            session_id=self.engine.core.session_id,
+            now=self._now() if self._now is not None else None,
+        )
 
     # -- performing
 
@@ -128,7 +226,7 @@ class Driver:
                 do[type(action)](action)
             except Exception as exc:  # a library bug must not take the app's loop down
                 log.exception("voicelive-proactive: internal error performing %r", action)
-                self._health.record("internal_errors", exc, f"internal error performing {action!r}")
+                self.health.record("internal_errors", exc, f"internal error performing {action!r}")
             more = engine.take()
             if more:
                 pending.extendleft(reversed(more))
@@ -169,7 +267,7 @@ class Driver:
                     self.drain()
 
     def _flush_audio(self, action: FlushAudio) -> None:
-        speaker = self._speaker
+        speaker = self.speaker
         # Closing: the speaker stops anyway. A pause says what was left unplayed without
         # dropping it (a test's MemoryAudioIO still shows everything it was given).
         closing = action.closing and speaker.can_pause
@@ -177,8 +275,8 @@ class Driver:
         self.engine.flushed(action, unplayed, self.timers.now())
 
     def _emit(self, action: Emit) -> None:
-        if self._events.active:
-            self._events.emit(action.event, self.loop)
+        if self.events.active:
+            self.events.emit(action.event, self.loop)
 
     def _keep_error(self, action: Raise) -> None:
         self._raise = action.error
@@ -193,7 +291,7 @@ class Driver:
             if action.index is None:
                 answer: Any = self._guard.try_acquire()
             else:
-                answer = speech.alternatives[action.index].render(self._context())
+                answer = speech.alternatives[action.index].render(self.render_context())
         except Exception as exc:
             if not action.ahead:
                 engine.prepared(action.token, error=exc, now=now())
@@ -249,7 +347,7 @@ class Driver:
                 if inspect.isawaitable(result):
                     await result
             except Exception as exc:
-                self._health.record("callback_errors", exc, "on_exhausted raised")
+                self.health.record("callback_errors", exc, "on_exhausted raised")
 
         self.spawn(call())
 
@@ -260,7 +358,7 @@ class Driver:
         try:
             result = release()
         except Exception as exc:
-            self._health.record("internal_errors", exc, "the guard's release() raised")
+            self.health.record("internal_errors", exc, "the guard's release() raised")
             return
         if inspect.isawaitable(result):
 
@@ -268,21 +366,21 @@ class Driver:
                 try:
                     await result
                 except Exception as exc:
-                    self._health.record("internal_errors", exc, "the guard's release() raised")
+                    self.health.record("internal_errors", exc, "the guard's release() raised")
 
             task = asyncio.ensure_future(wait())
             self._releases.add(task)
             task.add_done_callback(self._releases.discard)
 
     def _start_microphone(self, action: StartMicrophone) -> None:
-        audio = self._speaker.audio
+        audio = self.speaker.audio
         if audio is None or self.loop is None:
             return
         try:
-            self._microphone.start(audio, self.loop)
+            self.microphone.start(audio, self.loop)
         except Exception as exc:
-            self._microphone.stop()
-            self._health.record("microphone_errors", exc, "the microphone failed to start")
+            self.microphone.stop()
+            self.health.record("microphone_errors", exc, "the microphone failed to start")
 
     # -- time and playout
 
@@ -305,6 +403,8 @@ class Driver:
 
     def played(self, position: int) -> None:
         """The speaker reports everything before ``position`` heard (on the loop)."""
+        if self.closed:
+            return
         self.engine.played(position, self.timers.now())
         self.kick()
 
@@ -320,6 +420,15 @@ class Driver:
         task.add_done_callback(self._tasks.discard)
         return task
 
+    async def close(self, why: str) -> None:
+        """Close the engine, then stop every part of the shell (the caller makes it once)."""
+        self.closed = True
+        self.engine.close(why, self.timers.now())
+        self.drain()
+        await self.aclose()
+        self.speaker.close()
+        await self.events.aclose()
+
     async def aclose(self) -> None:
         """Stop the timer and every task but the caller's own (a callback may be closing)."""
         if self._timer is not None:
@@ -329,7 +438,7 @@ class Driver:
         tasks = [task for task in self._tasks if task is not current]
         for task in tasks:
             task.cancel()
-        mic = self._microphone.stop()
+        mic = self.microphone.stop()
         if mic is not None:
             tasks.append(mic)
         if tasks:
@@ -342,11 +451,11 @@ def _manual(timers: Timers) -> bool:
     return timers.manual
 
 
-def running_loop() -> asyncio.AbstractEventLoop | None:
+def _type_of(event: Any) -> object:
     try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
+        return event["type"]
+    except (TypeError, KeyError):
+        return getattr(event, "type", None)
 
 
 # Python 3.10's asyncio.Lock binds a loop on first use, so it is made lazily in _flush.

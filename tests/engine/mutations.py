@@ -70,17 +70,17 @@ MUTATIONS = [
     Mutation(
         "5",
         "a speech cancelled while its guard or strategy is working is rendered and sent",
-        "agenda.py",
+        "preparing.py",
         "        if speech is None or speech.token != token:",
         "        if speech is None:",
         more=(
             (
-                "agenda.py",
+                "preparing.py",
                 "            self._tokens.pop(speech.token, None)\n",
                 "",
             ),
             (
-                "agenda.py",
+                "preparing.py",
                 "        if speech.phase is not Phase.PREPARING:\n            return\n",
                 "        if speech.phase is Phase.DONE:\n"
                 "            speech.phase = Phase.PREPARING\n",
