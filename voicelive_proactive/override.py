@@ -140,8 +140,11 @@ class SessionSettings:
         if td is None:
             return False
         for index, (_, sent, _restore) in enumerate(self._echoes):
-            if td == sent:
-                del self._echoes[: index + 1]  # older ones were answered (or rejected) before
+            # The service answers in order: a match further on means the older ones were
+            # answered (or rejected) before, unless it is the app's own setting, which the
+            # app may have sent itself; then only the oldest of ours can be its answer.
+            if td == sent and (index == 0 or td != self.turn_detection):
+                del self._echoes[: index + 1]
                 return True
         return td == self._in_force
 
