@@ -110,6 +110,28 @@ async def test_2_two_app_updates_at_start_do_not_turn_barge_in_off_for_good() ->
     assert restored["threshold"] == 0.7  # the app's latest setting, not ours, not the first
 
 
+async def test_2_the_apps_own_repeat_of_its_setting_is_not_taken_for_a_give_back() -> None:
+    # Found by the engine machine: the library gives the app's setting back (R1) and, as the
+    # app changes it meanwhile, gives the newer one back too (R2 = X). The app then sends X
+    # again, and Y: the answer to the app's own X must not be taken for R2's, or R1 and R2
+    # are forgotten while still on their way, and land after Y, leaving X on the service.
+    mem = MemoryAudioIO()
+    c = Call(audio=mem, interruptible=False)
+    x = {**TURNS, "threshold": 0.6}
+    y = {**TURNS, "threshold": 0.7}
+    await c.d(READY)
+    forbid = c.updates()[0]["turn_detection"]
+    await c.d({"type": "session.updated", "session": {"id": "s", "turn_detection": forbid}})
+    await c.d(*audio_response_events("r1", "i1", [CHUNK], answering=c.creates()[0]))
+    mem.play_all()
+    await c.settle()
+    assert c.updates()[-1]["turn_detection"] == TURNS  # R1: the app's setting back
+    for td in (x, x, y, TURNS, x):  # the app's x, x, y, then the answers to R1 and R2
+        await c.d({"type": "session.updated", "session": {"id": "s", "turn_detection": td}})
+    await c.settle()
+    assert c.updates()[-1]["turn_detection"] == y  # the app's latest goes back last
+
+
 # -- 3. closing from a callback ---------------------------------------------------------------
 
 
@@ -252,6 +274,31 @@ async def test_6_after_a_rejected_override_the_apps_next_settings_are_still_seen
     await c.settle()
     # The next override carries the app's new settings: its session.updated was seen.
     assert c.updates()[-1]["turn_detection"] == {**app, "interrupt_response": False}
+
+
+async def test_6_a_give_back_never_lands_after_the_next_protected_speech() -> None:
+    # Found by the engine machine: a protected say is refused while another waits. The
+    # engine gives the app's setting back and asks for the next one's text in one step; a
+    # strategy that answers at once must not put the next speech's override and request on
+    # the wire before that give-back, or the give-back lands last and the next speech plays
+    # with interrupt_response on.
+    c = Call(**manual())
+    await c.d(READY)
+    first = await say(c.p, "Calls are recorded.", interruptible=False)
+    second = await say(c.p, "Please hold.", interruptible=False)
+    await c.settle()
+    await c.d(await_reply(c))
+    await c.settle()
+    assert first.outcome.status is vp.GreetingStatus.FAILED
+    kinds = ("session.update", "response.create")
+    wire = [e for e in c.fake.sent if e["type"] in kinds]
+    last_create = max(i for i, e in enumerate(wire) if e["type"] == "response.create")
+    assert wire[last_create]["response"]["metadata"] is not None
+    before = [e for e in wire[:last_create] if e["type"] == "session.update"]
+    after = [e for e in wire[last_create:] if e["type"] == "session.update"]
+    assert before[-1]["session"]["turn_detection"]["interrupt_response"] is False
+    assert not after, after  # nothing turns barge-in back on under the second speech
+    assert second.outcome.status is vp.GreetingStatus.PENDING
 
 
 def await_reply(c: Call) -> dict[str, Any]:

@@ -39,6 +39,9 @@ class SessionSettings:
         """A ``session.updated`` has said what the app's ``turn_detection`` is."""
         self._forced: dict[str, Any] = {}
         self._in_force: dict[str, Any] | None = None  # the turn_detection the library sent last
+        # The turn_detection the service reported last: what it runs with once every update
+        # sent before an error was answered (a rejected update leaves exactly this in place).
+        self._reported: dict[str, Any] | None = None
         # (event_id, the turn_detection sent, whether it gave the app's own setting back)
         self._echoes: list[tuple[str, dict[str, Any], bool]] = []
         self._word_timestamps = word_timestamps
@@ -114,6 +117,7 @@ class SessionSettings:
         if "turn_detection" in session:
             raw = session.get("turn_detection")
             td = dict(raw) if isinstance(raw, Mapping) else None
+            self._reported = td
             if not self._is_echo(td):
                 self.turn_detection = td
                 self.known = True
@@ -140,8 +144,11 @@ class SessionSettings:
         if td is None:
             return False
         for index, (_, sent, _restore) in enumerate(self._echoes):
-            if td == sent:
-                del self._echoes[: index + 1]  # older ones were answered (or rejected) before
+            # The service answers in order: a match further on means the older ones were
+            # answered (or rejected) before, unless it is the app's own setting, which the
+            # app may have sent itself; then only the oldest of ours can be its answer.
+            if td == sent and (index == 0 or td != self.turn_detection):
+                del self._echoes[: index + 1]
                 return True
         return td == self._in_force
 
@@ -180,9 +187,12 @@ class SessionSettings:
             del self._echoes[index]
             if not restore:
                 if sent == self._in_force:
-                    # The service kept what it had: the library's change is not in force
-                    # (and nothing needs giving back).
-                    self._in_force = None
+                    # The service kept what it had, which is not necessarily the app's
+                    # setting: an earlier change of ours may be in force, and then it must
+                    # still be given back.
+                    reported = self._reported
+                    ours = reported is not None and reported != self.turn_detection
+                    self._in_force = reported if ours else None
             elif self._in_force is None and self._retries < 3 and self.turn_detection:
                 # Giving the app's setting back failed: try again (a few times).
                 self._retries += 1

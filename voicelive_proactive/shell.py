@@ -215,7 +215,10 @@ class Driver:
         """Perform every action the engine has produced (sends are queued for :meth:`flush`).
 
         An action's report to the engine may produce more actions; they are performed right
-        after it, before the rest, so that the order of effects is the engine's order.
+        after it, before the rest, so that the order of effects is the engine's order. The
+        answer to a :class:`Prepare` is the exception: the engine went on without it, so
+        what the answer causes comes after the rest (a give-back of the app's setting that
+        the engine decided before must not land after the next speech's override).
         """
         engine = self.engine
         pending: deque[Action] = deque(engine.take())
@@ -229,7 +232,10 @@ class Driver:
                 self.health.record("internal_errors", exc, f"internal error performing {action!r}")
             more = engine.take()
             if more:
-                pending.extendleft(reversed(more))
+                if type(action) is Prepare:
+                    pending.extend(more)
+                else:
+                    pending.extendleft(reversed(more))
         if engine.core.deadlines.version != self._timer_version:
             self._arm_timer()
 

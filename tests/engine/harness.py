@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from voicelive_proactive.actions import (
     Abandon,
@@ -89,6 +89,10 @@ class Service:
     user_turn_done: bool = False  # a committed turn the service may answer
     numbers: Any = field(default_factory=lambda: itertools.count(1))
     app_td: dict[str, Any] | None = None  # what the app itself configured last
+    ambiguous: bool = False
+    """The app sent a turn_detection equal to one of the library's still on its way (and
+    answered first): no client can tell the two answers apart, so which of them was last
+    is unknowable, and only the library's own fields are sure to be the app's."""
 
     def next_id(self, prefix: str) -> str:
         return f"{prefix}{next(self.numbers)}"
@@ -154,6 +158,32 @@ def chunk_bytes(response_number: int, index: int, bps: int) -> bytes:
     return (pattern * (size // 4 + 1))[:size]
 
 
+_BROKEN_RULE = AssertionError
+
+
+class _NeverRaises:
+    """The engine, whose every call must return: an exception out of the engine on input
+    the service and the app may legally give is a broken session (a rule of behaviour)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._engine, name)
+        if not callable(value):
+            return value
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return value(*args, **kwargs)
+            except Exception as exc:
+                if isinstance(exc, _BROKEN_RULE):  # a rule of behaviour, or the engine's own
+                    raise
+                raise _BROKEN_RULE(f"the engine raised {exc!r} in {name}()") from exc
+
+        return call
+
+
 class Harness:
     """The engine, its service, its speaker and its app, wired like the shell wires them."""
 
@@ -167,9 +197,8 @@ class Harness:
     ) -> None:
         ids = map("c{}".format, itertools.count(1))
         self.speeches: list[SpeechState] = []
-        self.engine = Engine(
-            config, ids=ids, greeting=("greet-a", "greet-b"), make_handle=self._handle
-        )
+        engine = Engine(config, ids=ids, greeting=("greet-a", "greet-b"), make_handle=self._handle)
+        self.engine: Engine = cast(Engine, _NeverRaises(engine))
         td = {"type": "server_vad", "create_response": True, "interrupt_response": True}
         self.service = Service(echo=echo, turn_detection=dict(td) if vad else None)
         self.service.app_td = dict(td) if vad else None
@@ -178,6 +207,9 @@ class Harness:
         self.now = 0.0
         self.instant = instant_user_code
         self.preparing: list[Prepare] = []
+        # Work the engine gave up on (cancelled, skipped, closed) may still answer: an async
+        # guard or strategy that finished in the same tick as the cancel.
+        self.abandoned: list[Prepare] = []
         self.sent: list[dict[str, Any]] = []
         self.events: list[Any] = []
         self.finished: dict[int, int] = {}
@@ -193,6 +225,8 @@ class Harness:
         self.known_tool_open = False
         self.heard_by_response: dict[str, int] = {}
         self.streams: dict[str, bytes] = {}
+        self.received: dict[str, int] = {}  # response id -> audio bytes the engine received
+        self.cut_off: set[str] = set()  # responses whose audio a flush dropped (link up)
 
     def _owner_of(self, pcm: bytes) -> str:
         owner = self.chunk_owner.get(pcm)
@@ -216,8 +250,11 @@ class Harness:
             action = pending.popleft()
             self._do(action)
             more = engine.take()
-            if more:
-                pending.extendleft(reversed(more))
+            if more:  # as the shell does: a Prepare's answer comes after the rest
+                if type(action) is Prepare:
+                    pending.extend(more)
+                else:
+                    pending.extendleft(reversed(more))
 
     def _do(self, action: Any) -> None:
         kind = type(action)
@@ -226,6 +263,9 @@ class Harness:
         elif kind is QueueAudio:
             self.speaker.add(action.pcm, self._owner_of(action.pcm))
         elif kind is FlushAudio:
+            owners = {owner for chunk, owner in self.speaker.queue if chunk}
+            if not (action.closing or self.closed or self.link_down):
+                self.cut_off |= owners
             self.engine.flushed(action, self.speaker.flush(), self.now)
         elif kind is PauseAudio:
             self.speaker.paused = True
@@ -236,12 +276,16 @@ class Harness:
             self.speaker.watches.append(action.position)
             self._report_playout()
         elif kind is Prepare:
+            if action.speech.outcome.settled:
+                self.violations.append(f"user code asked to prepare {action.speech!r}, settled")
             if action.ahead or self.instant:
                 self.answer(action, "ok")
             else:
                 self.preparing.append(action)
         elif kind is Abandon:
+            gone = [p for p in self.preparing if p.token == action.token]
             self.preparing = [p for p in self.preparing if p.token != action.token]
+            self.abandoned = (self.abandoned + gone)[-4:]
         elif kind is Emit:
             self.events.append(action.event)
         elif kind is Finished:
@@ -471,6 +515,8 @@ class Harness:
             pcm = chunk_bytes(number, active.sent, active.bps)
             self.chunk_owner[pcm] = active.id
             self.streams[active.id] = self.streams.get(active.id, b"") + pcm
+            if not (self.closed or self.link_down):
+                self.received[active.id] = self.received.get(active.id, 0) + len(pcm)
             offset = active.sent * CHUNK_MS
             self.deliver(
                 {
@@ -631,6 +677,13 @@ class Harness:
             self._error(event, "invalid_value")
             return
         session = event["session"]
+        if event.get("event_id") is None and "turn_detection" in session:
+            ours = [
+                e["session"].get("turn_detection")
+                for e in service.inbox
+                if e["type"] == "session.update" and e.get("event_id") is not None
+            ]
+            service.ambiguous |= session["turn_detection"] in ours
         if "turn_detection" in session:
             service.turn_detection = dict(session["turn_detection"] or {}) or None
         if "output_audio_format" in session:
@@ -684,6 +737,23 @@ class Harness:
         )
         td = service.turn_detection
         service.user_turn_done = td is not None and td.get("create_response", True) is not False
+
+    def pending_of(self, response_id: str) -> int:
+        """Bytes of ``response_id`` still in the speaker's queue."""
+        return sum(len(chunk) for chunk, owner in self.speaker.queue if owner == response_id)
+
+    def lost(self, response_id: str) -> int:
+        """Audio of a response the engine received that nobody heard or will hear."""
+        return (
+            self.received.get(response_id, 0)
+            - self.heard_by_response.get(response_id, 0)
+            - self.pending_of(response_id)
+        )
+
+    def cuts_sent(self, item_id: str) -> list[dict[str, Any]]:
+        """The truncates and deletes sent for ``item_id``."""
+        kinds = ("conversation.item.truncate", "conversation.item.delete")
+        return [e for e in self.sent if e["type"] in kinds and e.get("item_id") == item_id]
 
     def play(self, n: int) -> None:
         for owner, size in self.speaker.play(n):

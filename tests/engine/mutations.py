@@ -54,11 +54,9 @@ MUTATIONS = [
         "2",
         "the library's session.update echoes are matched by count, not content",
         "override.py",
-        "        for index, (_, sent, _restore) in enumerate(self._echoes):\n"
-        "            if td == sent:",
+        "        for index, (_, sent, _restore) in enumerate(self._echoes):\n",
         "        if self._echoes:\n            del self._echoes[0]\n            return True\n"
-        "        for index, (_, sent, _restore) in enumerate(self._echoes):\n"
-        "            if td == sent:",
+        "        for index, (_, sent, _restore) in enumerate(self._echoes):\n",
     ),
     Mutation(
         "4",
