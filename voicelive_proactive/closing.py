@@ -89,5 +89,9 @@ class Closing:
             core.deadlines.cancel(name)
         self.speaking.cut_by_connection(now)
         self.agenda.end_all(why, error, keep_playing=True)
+        if self.gate.active:
+            # Our speech is paused over the user's, and no VAD will ever say whether that was
+            # a cough: take it as a turn (stop at the pause point) rather than talk over them.
+            self.gate.turn()
         self.gate.reset()
         return True

@@ -49,6 +49,9 @@ from .speaking import Speaking
 __all__ = ["Engine", "EngineConfig", "Malformed"]
 
 _REPLY_GRACE: Final = "reply grace"
+# Its own deadline, not the user's reply grace: the user speaking again cancels that one, and
+# must not leave a tool answer waiting forever for a response.create that was refused.
+_TOOL_GRACE: Final = "tool reply grace"
 
 
 class Malformed(Exception):
@@ -91,7 +94,7 @@ class Engine:
         self.receiver = Receiver(self)
         self.readiness = Readiness(core, self.agenda)
         self.hello = HelloWait(core, self.agenda)
-        moot = (IDLE, _REPLY_GRACE, READY_WARNING, HELLO)
+        moot = (IDLE, _REPLY_GRACE, _TOOL_GRACE, READY_WARNING, HELLO)
         self.closing = Closing(core, self.agenda, self.speaking, self.gate, moot)
         self._started = False
 
@@ -246,6 +249,8 @@ class Engine:
             elif name == _REPLY_GRACE:
                 core.floor.reply_not_coming()
                 core.tools.reply_not_coming()
+            elif name == _TOOL_GRACE:
+                core.tools.reply_not_coming()
             elif name == READY_WARNING:
                 self.readiness.warn()
             elif name == HELLO:
@@ -350,12 +355,13 @@ class Engine:
 
     def reply_grace(self, now: float) -> None:
         """Wait a little for a response that should follow (the app's tool answer)."""
-        self.core.deadlines.set(_REPLY_GRACE, now + self.core.config.reply_grace)
+        self.core.deadlines.set(_TOOL_GRACE, now + self.core.config.reply_grace)
 
     def response_started(self, view: Any) -> None:
         """A response started; cut off what it must not play over."""
         core = self.core
         core.deadlines.cancel(_REPLY_GRACE)
+        core.deadlines.cancel(_TOOL_GRACE)
         core.tools.response_started()
         if view.owner.value != "theirs":
             return

@@ -16,8 +16,9 @@ Which ``session.updated`` is the app's? Every ``session.update`` is answered, an
 send its own at any time, so echoes are told apart **by content**, never by counting: a
 ``turn_detection`` that matches what the library sent is the library's change in force;
 anything else is the app's new setting, learned, with the library's change sent again on top
-if it is still needed. A rejected change is forgotten, so the next answer is not mistaken for
-it.
+if it is still needed. The service answers in order, so only the oldest of the library's
+updates still unanswered can be echoed next. A rejected change is forgotten, so the next
+answer is not mistaken for it.
 """
 
 from __future__ import annotations
@@ -139,18 +140,17 @@ class SessionSettings:
         return out
 
     def _is_echo(self, td: dict[str, Any] | None) -> bool:
-        # The library builds what it sends from what the service reported, so its own
-        # change comes back exactly as sent; anything else (a superset too) is the app's.
-        if td is None:
+        # The service answers every session.update, in the order sent, so the next answer to
+        # one of ours is the answer to the oldest of ours not answered yet; the app's own
+        # answers may come in between. The library builds what it sends from what the
+        # service reported, so its own change comes back exactly as sent: only the oldest
+        # can match. Anything else is the app's (a superset, or an equal one out of turn).
+        # When the app sends exactly what the library has on its way, the two answers are
+        # indistinguishable, and equally right: each says what the service runs with.
+        if td is None or not self._echoes or td != self._echoes[0][1]:
             return False
-        for index, (_, sent, _restore) in enumerate(self._echoes):
-            # The service answers in order: a match further on means the older ones were
-            # answered (or rejected) before, unless it is the app's own setting, which the
-            # app may have sent itself; then only the oldest of ours can be its answer.
-            if td == sent and (index == 0 or td != self.turn_detection):
-                del self._echoes[: index + 1]
-                return True
-        return td == self._in_force
+        del self._echoes[0]
+        return True
 
     def _timestamps(self, session: Mapping[str, Any]) -> dict[str, Any] | None:
         raw = session.get("output_audio_timestamp_types", _MISSING)

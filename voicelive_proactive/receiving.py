@@ -16,11 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from .actions import WatchPlayout
 from .floor import AudioVerdict
-from .lifecycle import SpeechState
+from .lifecycle import Phase, SpeechState
 from .words import WordTiming
 
 if TYPE_CHECKING:
     from .engine import Engine
+
+# A speech still waiting to learn which response is its own.
+_AWAITING_A_RESPONSE = (Phase.REQUESTED, Phase.AWAITING_TOOL)
 
 __all__ = ["Receiver"]
 
@@ -97,8 +100,14 @@ class Receiver:
         view = floor.active
         if view is not None and view.request is not None:
             speech = view.request.owner
-            if isinstance(speech, SpeechState) and speech.request is view.request:
-                speech.response = view  # proven or presumed: the response it may have
+            if (
+                isinstance(speech, SpeechState)
+                and speech.request is view.request
+                and (speech.response is None or speech.phase in _AWAITING_A_RESPONSE)
+            ):
+                # Proven or presumed: the response it may have. Not a late answer to a
+                # request already settled on a guess: that speech keeps its own response.
+                speech.response = view
                 if speech.metrics.response_created is None:
                     speech.metrics.response_created = now
         self.engine.apply(facts, now)

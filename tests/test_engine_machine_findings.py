@@ -1,0 +1,160 @@
+"""Defects the engine's state machine (``tests/engine``) found after issue 16's list, each
+reproduced as a user meets it: through the public API, the SDK's connection over a fake
+socket. Each failed before its fix."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import voicelive_proactive as vp
+from voicelive_proactive.testing import (
+    FakeConnection,
+    ManualClock,
+    MemoryAudioIO,
+    audio_response_events,
+)
+
+from .conftest import deliver
+
+TURNS = {"type": "server_vad", "threshold": 0.5, "create_response": True}
+CHUNK = b"\x01\x02" * 2400  # 100 ms at 24 kHz
+STARTED = {"type": "input_audio_buffer.speech_started", "item_id": "u", "audio_start_ms": 0}
+STOPPED = {"type": "input_audio_buffer.speech_stopped", "item_id": "u", "audio_end_ms": 900}
+
+
+class Call:
+    def __init__(self, **kw: Any) -> None:
+        self.fake = FakeConnection()
+        self.clock = ManualClock()
+        kw.setdefault("audio", None)
+        kw.setdefault("greeting", "Hello!")
+        self.p = vp.ProactiveSession(self.fake, clock=self.clock, **kw)
+
+    async def d(self, *events: dict[str, Any]) -> None:
+        await deliver(self.p, self.fake, *events)
+
+    async def settle(self) -> None:
+        for _ in range(10):
+            await asyncio.sleep(0)
+
+    def creates(self) -> list[dict[str, Any]]:
+        return self.fake.sent_of("response.create")
+
+    def turn_detections(self) -> list[dict[str, Any]]:
+        return [e["session"]["turn_detection"] for e in self.fake.sent_of("session.update")]
+
+
+def ready(td: dict[str, Any] | None = TURNS) -> dict[str, Any]:
+    return {"type": "session.updated", "session": {"id": "s", "turn_detection": td}}
+
+
+async def test_an_earlier_override_is_given_back_after_a_later_one_was_rejected() -> None:
+    # The app's two start-up updates race the library's override: the override built on the
+    # first one lands, the corrected one (on the app's second) is refused. What the service
+    # runs with is still the library's change, so it must be given back after playout.
+    mem = MemoryAudioIO()
+    c = Call(audio=mem, interruptible=False)
+    first = {**TURNS, "threshold": 0.5}
+    second = {**TURNS, "threshold": 0.6}
+    await c.d(ready(first))  # the library overrides on top of the app's first setting
+    await c.d(ready(second))  # the app's second update: the override is sent again on it
+    assert c.turn_detections() == [
+        {**first, "interrupt_response": False},
+        {**second, "interrupt_response": False},
+    ]
+    await c.d(ready({**first, "interrupt_response": False}))  # the first override lands
+    corrected = c.fake.sent_of("session.update")[1]
+    refused = {"code": "invalid_value", "message": "no", "event_id": corrected["event_id"]}
+    await c.d({"type": "error", "error": refused})
+    await c.d(*audio_response_events("r1", "i1", [CHUNK] * 3, answering=c.creates()[0]))
+    mem.play_all()
+    await c.settle()
+    assert c.p.outcome.status is vp.GreetingStatus.SENT
+    assert c.turn_detections()[-1] == second  # the app's own setting, given back
+
+
+async def test_echoes_are_matched_in_order_so_the_apps_repeat_is_not_taken_for_ours() -> None:
+    # The service answers in order, the app's updates among the library's. An answer that
+    # equals a later update of ours (a give-back) while an older one of ours is unanswered is
+    # the app's: taking it for ours would also swallow the older one's answer, and the app's
+    # newest setting would be lost.
+    mem = MemoryAudioIO()
+    c = Call(audio=mem, interruptible=False)
+    a = {**TURNS, "threshold": 0.5}
+    b = {**TURNS, "threshold": 0.6}
+    await c.d(ready(a))  # the override goes out on the app's setting a
+    await c.d(*audio_response_events("r1", "i1", [CHUNK] * 2, answering=c.creates()[0]))
+    mem.play_all()
+    await c.settle()
+    assert c.turn_detections() == [{**a, "interrupt_response": False}, a]  # a given back
+    await c.d(ready(b))  # the app's own update to b, sent before the library's two
+    assert c.turn_detections()[-1] == b  # b given back instead (it would land after a)
+    await c.d(ready(a))  # the app changes back to a, also before the library's updates
+    # The app's newest setting is a: it must be what lands last.
+    assert c.turn_detections()[-1] == a
+    for td in ({**a, "interrupt_response": False}, a, b, a):  # the library's, answered
+        await c.d(ready(td))
+    await c.settle()
+    assert c.turn_detections()[-1] == a
+
+
+async def test_a_connection_lost_while_paused_over_the_user_stops_at_the_pause_point() -> None:
+    # InterruptionPolicy paused our speech because the user spoke over it; the connection
+    # then drops, so no VAD will ever say whether it was a cough. The speech must not hang
+    # paused forever: it ends interrupted at the pause point.
+    mem = MemoryAudioIO()
+    c = Call(
+        audio=mem,
+        interruptions=vp.InterruptionPolicy(min_duration_ms=300, resume_within_ms=1500),
+    )
+    await c.d(ready())
+    await c.d(*audio_response_events("r1", "i1", [CHUNK] * 5, answering=c.creates()[0]))
+    mem.play_ms(200)
+    await c.d(STARTED)
+    await c.settle()
+    assert mem.paused
+    c.fake.drop()
+    await c.p.run()  # the app's loop sees the connection end
+    await c.settle()
+    outcome = c.p.outcome
+    assert outcome.settled
+    assert outcome.interrupted
+    assert outcome.played_ms == 200
+    assert not mem.pending  # nothing is left to play once the user's turn began
+
+
+async def test_a_tool_answer_whose_reply_was_refused_does_not_hold_speech_forever() -> None:
+    # The app answered a tool call, the user spoke, and the app's response.create was
+    # refused: no response will follow. Proactive speech waits a grace period, not forever.
+    c = Call(greet_when="manual")
+    await c.d(ready({**TURNS, "create_response": False}))  # the app answers turns itself
+    call = {"type": "function_call", "id": "fc", "call_id": "call_1", "name": "lookup"}
+    done = {
+        "type": "response.done",
+        "response": {"id": "r1", "status": "completed", "output": [{**call, "arguments": "{}"}]},
+    }
+    await c.d(
+        {"type": "response.created", "response": {"id": "r1"}},
+        {"type": "response.output_item.added", "response_id": "r1", "item": call},
+        {
+            "type": "response.function_call_arguments.done",
+            "response_id": "r1",
+            "item_id": "fc",
+            "call_id": "call_1",
+            "name": "lookup",
+            "arguments": "{}",
+        },
+        done,
+    )
+    output = {"type": "function_call_output", "call_id": "call_1", "output": "{}"}
+    await c.d({"type": "conversation.item.created", "item": output})
+    await c.d(STARTED)  # the user speaks; the app's response.create is refused (busy)
+    busy = {"code": "conversation_already_has_active_response", "message": "busy"}
+    await c.d({"type": "error", "error": busy}, STOPPED)
+    speech = c.p.say("Anything else?")
+    await c.settle()
+    c.clock.advance(5.0)  # past every grace period; no response ever came
+    await c.settle()
+    assert len(c.creates()) == 1, "say() is still held by the void tool answer"
+    assert speech.outcome.status is vp.GreetingStatus.PENDING  # sent, awaiting its answer
