@@ -158,3 +158,26 @@ async def test_a_tool_answer_whose_reply_was_refused_does_not_hold_speech_foreve
     await c.settle()
     assert len(c.creates()) == 1, "say() is still held by the void tool answer"
     assert speech.outcome.status is vp.GreetingStatus.PENDING  # sent, awaiting its answer
+
+
+async def test_a_refused_override_does_not_forget_an_identical_one_still_on_its_way() -> None:
+    # Two protected speeches, so two identical overrides; the service refuses the first and
+    # applies the second. The second is what the service runs with: give it back after.
+    mem = MemoryAudioIO()
+    c = Call(audio=mem, interruptible=False)
+    override = {**TURNS, "interrupt_response": False}
+    await c.d(ready())
+    await c.d(*audio_response_events("r1", "i1", [CHUNK] * 2, answering=c.creates()[0]))
+    mem.play_all()
+    await c.settle()
+    speech = c.p.say("Calls are recorded.", interruptible=False)
+    await c.settle()
+    assert c.turn_detections() == [override, TURNS, override]
+    first = c.fake.sent_of("session.update")[0]
+    refused = {"code": "invalid_value", "message": "no", "event_id": first["event_id"]}
+    await c.d({"type": "error", "error": refused}, ready(TURNS), ready(override))
+    await c.d(*audio_response_events("r2", "i2", [CHUNK] * 2, answering=c.creates()[1]))
+    mem.play_all()
+    await c.settle()
+    assert speech.outcome.status is vp.GreetingStatus.SENT
+    assert c.turn_detections() == [override, TURNS, override, TURNS]

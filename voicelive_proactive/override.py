@@ -185,6 +185,8 @@ class SessionSettings:
             if sent_id != event_id:
                 continue
             del self._echoes[index]
+            if index < len(self._echoes):
+                return True  # a later update of ours decides what the service ends up with
             if not restore:
                 if sent == self._in_force:
                     # The service kept what it had, which is not necessarily the app's
