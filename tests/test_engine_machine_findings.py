@@ -181,3 +181,39 @@ async def test_a_refused_override_does_not_forget_an_identical_one_still_on_its_
     await c.settle()
     assert speech.outcome.status is vp.GreetingStatus.SENT
     assert c.turn_detections() == [override, TURNS, override, TURNS]
+
+
+async def test_a_late_answer_to_a_request_given_up_is_cancelled_and_the_newer_one_speaks() -> None:
+    # say() went out; the user spoke and the service's own reply came instead, so the speech
+    # was asked for again. Then the first request's answer turns up (its tag proves it):
+    # it must not play alongside the newer one, and it leaves the conversation.
+    mem = MemoryAudioIO()
+    c = Call(audio=mem, greet_when="manual")
+    await c.d(ready(None))
+    speech = c.p.say("Your order is ready.")
+    await c.settle()
+    first = c.creates()[0]
+    await c.d(STARTED, *audio_response_events("r1", "i1", []), STOPPED)
+    await c.settle()
+    assert len(c.creates()) == 2  # asked for again after the user's turn
+    second = c.creates()[1]
+    late = audio_response_events("r2", "i2", [b"\x07\x07" * 2400] * 2, answering=first)
+    await c.d(*late[:2])  # created, item added: proven ours by the first request's tag
+    [cancel] = c.fake.sent_of("response.cancel")
+    assert cancel["response_id"] == "r2"
+    busy = {
+        "code": "conversation_already_has_active_response",
+        "message": "busy",
+        "event_id": second["event_id"],
+    }
+    await c.d({"type": "error", "error": busy}, *late[2:])
+    await c.settle()
+    assert b"\x07\x07" not in mem.queued  # none of the late answer reaches the speaker
+    assert [e["item_id"] for e in c.fake.sent_of("conversation.item.delete")] == ["i2"]
+    third = c.creates()[-1]
+    assert third["event_id"] != second["event_id"]  # sent again once the floor was free
+    await c.d(*audio_response_events("r3", "i3", [CHUNK] * 2, answering=third))
+    mem.play_all()
+    await c.settle()
+    assert speech.outcome.status is vp.GreetingStatus.SENT
+    assert speech.outcome.settled and not speech.outcome.interrupted

@@ -98,10 +98,22 @@ class Speaking:
         self, view: ResponseView, proof: Proof, now: float, released: tuple[bytes, ...] = ()
     ) -> None:
         speech = owner(view)
-        if view.cancel_due and view.active:
+        cancelled = view.cancel_due and view.active
+        if cancelled:
             view.cancel_due = False
             self.core.out.send(cancel_event(next(self.core.ids), view.id))
         if speech is None or speech.phase is Phase.DONE:
+            return
+        if speech.request is not None and view.request is not speech.request:
+            # The answer to a request this speech gave up on (the service's own reply took
+            # its place, and it was asked for again): the newer request speaks, this one
+            # must not. Proven ours by its tag, so it may be cancelled; it leaves the
+            # conversation when it ends (see ended()).
+            if view.active and view.strong and not cancelled:
+                self.core.out.send(cancel_event(next(self.core.ids), view.id))
+            view.muted = True
+            if view.queued_bytes:
+                self.core.out.add(FlushAudio(only=view))
             return
         if (
             speech.response is not None

@@ -54,9 +54,8 @@ MUTATIONS = [
         "2",
         "the library's session.update echoes are matched by count, not content",
         "override.py",
-        "        for index, (_, sent, _restore) in enumerate(self._echoes):\n",
-        "        if self._echoes:\n            del self._echoes[0]\n            return True\n"
-        "        for index, (_, sent, _restore) in enumerate(self._echoes):\n",
+        "        if td is None or not self._echoes or td != self._echoes[0][1]:",
+        "        if td is None or not self._echoes:",
     ),
     Mutation(
         "4",
