@@ -104,7 +104,7 @@ class Speaking:
             self.core.out.send(cancel_event(next(self.core.ids), view.id))
         if speech is None or speech.phase is Phase.DONE:
             return
-        if speech.request is not None and view.request is not speech.request:
+        if view.request is not speech.request:
             # The answer to a request this speech gave up on (the service's own reply took
             # its place, and it was asked for again): the newer request speaks, this one
             # must not. Proven ours by its tag, so it may be cancelled; it leaves the
