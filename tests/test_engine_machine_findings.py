@@ -217,3 +217,20 @@ async def test_a_late_answer_to_a_request_given_up_is_cancelled_and_the_newer_on
     await c.settle()
     assert speech.outcome.status is vp.GreetingStatus.SENT
     assert speech.outcome.settled and not speech.outcome.interrupted
+
+
+async def test_a_format_change_before_the_first_chunk_keeps_the_responses_own_format() -> None:
+    # The response was created in pcm16; the app's switch to g711 is confirmed before its
+    # first chunk arrives. Its audio is still pcm16, and what was heard is counted so.
+    mem = MemoryAudioIO()
+    c = Call(audio=mem)
+    await c.d(ready())
+    events = audio_response_events("r1", "i1", [CHUNK] * 3, answering=c.creates()[0])
+    await c.d(*events[:3])  # created, item added and created: no audio yet
+    g711 = {"id": "s", "turn_detection": TURNS, "output_audio_format": "g711_ulaw"}
+    await c.d({"type": "session.updated", "session": g711}, *events[3:])
+    mem.play(4800)  # 100 ms of pcm16 at 24 kHz
+    await c.d(STARTED)
+    [truncate] = c.fake.sent_of("conversation.item.truncate")
+    assert truncate["audio_end_ms"] == 100
+    assert c.p.outcome.played_ms == 100

@@ -355,6 +355,9 @@ class Floor:
         else:
             view = ResponseView(response_id, Owner.THEIRS)
         self.awaiting_tool = None
+        # Its audio comes in the format in force when it was created, even if a
+        # session.updated changes the format before its first chunk arrives.
+        view.bytes_per_second = self.bytes_per_second
         self._responses[response_id] = view
         self.active = view
         return facts
