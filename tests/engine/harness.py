@@ -222,6 +222,7 @@ class Harness:
         self.guard_taken = False
         self.link_down = False
         self.known_active: set[str] = set()
+        self.create_owner: dict[str, Any] = {}  # response.create event_id -> its speech
         self.known_tool_open = False
         self.heard_by_response: dict[str, int] = {}
         self.streams: dict[str, bytes] = {}
@@ -381,6 +382,8 @@ class Harness:
         )
         if owner is not None and owner.outcome.settled:
             self.violations.append(f"response.create for {owner!r}, which had settled")
+        if owner is not None:
+            self.create_owner[event["event_id"]] = owner
 
     def deliver(self, event: dict[str, Any]) -> None:
         """A server event reaches the engine (and the test's view of what it knows)."""

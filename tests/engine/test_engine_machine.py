@@ -306,6 +306,21 @@ class EngineMachine(RuleBasedStateMachine):
     # -- the rules of behaviour ---------------------------------------------------------------
 
     @invariant()
+    def a_speech_continues_only_after_its_own_tool_call_completed(self) -> None:
+        """A response is taken as a speech's continuation only after a tool call of that
+        speech's own response completed: a call cut off before its arguments were complete
+        is void, and the next response (the service's reply to the user) is not ours."""
+        h = self.h
+        for speech in h.speeches:
+            if speech.outcome.proof != "continuation":
+                continue
+            own = [r for r in h.service.responses.values() if h.create_owner.get(r.owner) is speech]
+            if any(r.tool for r in own):
+                assert any(r.tool and r.tool_done for r in own), (
+                    f"{speech!r} continued after its tool call was cut off"
+                )
+
+    @invariant()
     def nothing_the_harness_forbids_happened(self) -> None:
         assert not self.h.violations, self.h.violations
 
