@@ -229,7 +229,8 @@ def run(
         except subprocess.TimeoutExpired:
             return False, time.monotonic() - started, "budget ran out"
         seconds = time.monotonic() - started
-        lines = [line.strip() for line in done.stdout.splitlines() if "AssertionError" in line]
+        lines = [line.strip() for line in done.stdout.splitlines() if "AssertionError:" in line]
+        lines.sort(key=lambda line: not line.startswith("E"))  # the message, not the source
         if done.returncode != 0 and not lines:  # not a rule of behaviour: the run is broken
             raise SystemExit(f"the machine did not run:\n{done.stdout[-2000:]}")
         return done.returncode != 0, seconds, (lines[0] if lines else "")

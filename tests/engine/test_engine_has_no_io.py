@@ -1,5 +1,5 @@
 """The engine is pure: its modules import no asyncio, threads, sockets or clocks, and loading
-them loads none of those. Every rule lives there; the shell (``session``, ``shell``,
+them loads no event loop or socket. Every rule lives there; the shell (``session``, ``shell``,
 ``binding``, ``callbacks``, ``speech``) does the I/O."""
 
 from __future__ import annotations

@@ -475,8 +475,11 @@ class EngineMachine(RuleBasedStateMachine):
                 h.answer(action, "ok")
                 h.perform()
             h.user_stops()
-            while h.service.inbox:
+            for _ in range(1_000):  # bounded: an engine that re-sends at once never ends
+                if not h.service.inbox:
+                    break
                 h.process_next()
+            assert not h.violations, h.violations
             h.finish()
             h.app_answers_tool()
             if h.service.user_turn_done:
