@@ -354,7 +354,10 @@ class Floor:
             view = ResponseView(response_id, Owner.PRESUMED, request)
         else:
             view = ResponseView(response_id, Owner.THEIRS)
-        self.awaiting_tool = None
+        if earlier is None:
+            # Any other response ends the wait for the continuation; a late answer to another
+            # request of ours (proven by its tag) is not the app's, so the wait goes on.
+            self.awaiting_tool = None
         # Its audio comes in the format in force when it was created, even if a
         # session.updated changes the format before its first chunk arrives.
         view.bytes_per_second = self.bytes_per_second
@@ -425,7 +428,7 @@ class Floor:
         # A call in a response that was cut short is void (one whose arguments never
         # completed was never even announced): nothing waits for the app to answer it.
         completed = status in (None, "completed")
-        if view.ours and view.calls_done and not view.spoke and completed:
+        if view.ours and view.calls_done and not view.spoke and completed and not view.muted:
             self.awaiting_tool = view
         if view.request is not None and self.request is view.request:
             self.request = None

@@ -179,6 +179,8 @@ class Speaking:
         speech = owner(view)
         if not view.ours:
             return
+        if view.muted and view.played_ms == 0 and not view.truncated:
+            self._forget_item(view)  # cut before its item appeared: nobody heard any of it
         if speech is None or speech.phase is Phase.DONE or speech.response is not view:
             # A response of ours that came after its speech had ended (its tag proved it
             # late): nobody heard it, so it leaves the conversation too.
@@ -227,9 +229,14 @@ class Speaking:
         view = fact.response
         speech = owner(view)
         core = self.core
-        if fact.truncate and core.config.truncate and view.item_id is not None:
-            # Its item says what was heard, whatever became of its speech.
-            core.out.send(truncate_event(next(core.ids), view.item_id, fact.played_ms))
+        if fact.truncate and core.config.truncate:
+            if view.item_id is not None:
+                # Its item says what was heard, whatever became of its speech.
+                core.out.send(truncate_event(next(core.ids), view.item_id, fact.played_ms))
+            else:
+                # Cut before its item appeared, so before any of its audio: nothing was
+                # heard, and the item is deleted once it exists (see ended()).
+                view.truncated = False
         if speech is None or speech.phase is Phase.DONE or speech.response is not view:
             return
         if view.proof is Proof.LOCAL:

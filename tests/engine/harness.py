@@ -60,6 +60,7 @@ class Response:
     cancelled: bool = False
     tool: bool = False
     tool_done: bool = False
+    spoke: bool = False  # its message item was added (a tool-only response never speaks)
 
 
 @dataclass
@@ -484,6 +485,14 @@ class Harness:
                 "response": {"id": rid, "status": "in_progress", "metadata": metadata},
             }
         )
+
+    def _begin_message(self, response: Response) -> None:
+        """The response's message item, with its transcript, comes with its first audio (a
+        response that calls a tool first may never have one)."""
+        if response.spoke:
+            return
+        response.spoke = True
+        rid, iid = response.id, response.item_id
         item = {"id": iid, "type": "message", "role": "assistant", "status": "in_progress"}
         self.deliver(
             {
@@ -500,7 +509,7 @@ class Harness:
                 "item_id": iid,
                 "output_index": 0,
                 "content_index": 0,
-                "delta": text,
+                "delta": response.text,
             }
         )
 
@@ -515,6 +524,7 @@ class Harness:
         for _ in range(n):
             if active.sent >= active.chunks:
                 return
+            self._begin_message(active)
             pcm = chunk_bytes(number, active.sent, active.bps)
             self.chunk_owner[pcm] = active.id
             self.streams[active.id] = self.streams.get(active.id, b"") + pcm
@@ -575,14 +585,16 @@ class Harness:
             )
             if active.tool_done and status == "completed":
                 service.tool_waiting = True
-        else:
-            output.append(
+        if active.spoke or (not active.tool and status == "completed"):
+            self._begin_message(active)
+            output.insert(
+                0,
                 {
                     "id": active.item_id,
                     "type": "message",
                     "role": "assistant",
                     "status": "completed" if status == "completed" else "incomplete",
-                }
+                },
             )
         details = {"type": "cancelled", "reason": reason} if status == "cancelled" else None
         metadata = None

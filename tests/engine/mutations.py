@@ -110,8 +110,9 @@ MUTATIONS = [
         "8",
         "a tool call the user cut off before its arguments were complete blocks later speech",
         "floor.py",
-        "        if view.ours and view.calls_done and not view.spoke and completed:",
-        "        if view.ours and view.function_call and not view.spoke:",
+        "        if view.ours and view.calls_done and not view.spoke and completed and not view"
+        ".muted:",
+        "        if view.ours and view.function_call and not view.spoke and not view.muted:",
     ),
     Mutation(
         "9",

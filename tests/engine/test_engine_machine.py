@@ -311,6 +311,8 @@ class EngineMachine(RuleBasedStateMachine):
         speech's own response completed: a call cut off before its arguments were complete
         is void, and the next response (the service's reply to the user) is not ours."""
         h = self.h
+        if not h.service.echo:
+            return  # without tags a continuation is a guess, and may be wrong (weak proof)
         for speech in h.speeches:
             if speech.outcome.proof != "continuation":
                 continue
