@@ -118,8 +118,8 @@ MUTATIONS = [
         "9",
         "no truncate is sent for a cut-off speech",
         "speaking.py",
-        "        if fact.truncate and core.config.truncate and view.item_id is not None:",
-        "        if False and fact.truncate and view.item_id is not None:",
+        "        if fact.truncate and core.config.truncate:",
+        "        if False and fact.truncate and core.config.truncate:",
     ),
     Mutation(
         "10",
@@ -205,6 +205,7 @@ def run(
             "PYTHONDONTWRITEBYTECODE": "1",
             "VP_ENGINE_NO_DATABASE": "1",
             "VP_ENGINE_NO_SHRINK": "1",
+            "VP_ENGINE_RANDOM": "1",
         }
         command = [
             sys.executable,

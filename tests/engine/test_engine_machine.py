@@ -21,7 +21,8 @@ After every step the rules of behaviour must hold:
 
 At the end, the conversation is driven to quiet and every speech must have settled.
 
-``VP_ENGINE_EXAMPLES`` sets the number of examples (default 1,500, about 20 s).
+``VP_ENGINE_EXAMPLES`` sets the number of examples (default 1,500, about 20 s), and
+``VP_ENGINE_RANDOM=1`` draws new ones instead of the fixed set ``make test`` replays.
 """
 
 from __future__ import annotations
@@ -541,9 +542,15 @@ EngineMachine.TestCase.settings = settings(
     stateful_step_count=40,
     deadline=None,
     # The mutation runner starts every run cold: no failure found before is replayed.
-    database=None if os.environ.get("VP_ENGINE_NO_DATABASE") else settings.default.database,
+    # (and a fixed set needs none: derandomized runs keep no database)
+    database=None
+    if os.environ.get("VP_ENGINE_NO_DATABASE") or not os.environ.get("VP_ENGINE_RANDOM")
+    else settings.default.database,
     # The mutation runner times how long finding a failure takes, not shrinking it.
     phases=[Stage.generate] if os.environ.get("VP_ENGINE_NO_SHRINK") else list(Stage),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    # make test replays the same examples every run (a failure there is a regression, not
+    # luck); VP_ENGINE_RANDOM=1 explores new ones, as the mutation runner does.
+    derandomize=not os.environ.get("VP_ENGINE_RANDOM"),
 )
 test_the_engine_keeps_every_rule = EngineMachine.TestCase
