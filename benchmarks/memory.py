@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import linecache
 import os
 import sys
@@ -181,8 +182,16 @@ async def _hour(turns: int) -> dict[str, Any]:
         )
         for _ in range(250):
             audio.on_frame(mic_frame)
-        while len(outgoing) < 250:  # noqa: ASYNC110 - let the uplink send them all
-            await asyncio.sleep(0)
+        # Let the uplink send them all: gathered, they are fewer messages than frames.
+        expected, seen, sent = 250 * len(mic_frame), 0, 0
+        while sent < expected:
+            while seen < len(outgoing):
+                message = json.loads(outgoing[seen])
+                seen += 1
+                if message.get("type") == "input_audio_buffer.append":
+                    sent += len(message["audio"]) * 3 // 4 - message["audio"].count("=")
+            if sent < expected:
+                await asyncio.sleep(0.001)
         outgoing.clear()
         await feed(
             [

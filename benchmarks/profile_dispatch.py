@@ -14,8 +14,9 @@ same calls in a tight loop), in four ways:
 3. ``warm``: the same path, 5,000 times in a loop on ``FakeConnection`` (no socket);
 4. ``cprofile``: ``cProfile`` enabled around each cold ``handle()`` call only.
 
-The function names are those of the session core this was written against (the library at
-commit 16b5e49); a name that no longer exists is reported as missing, not guessed.
+The functions stamped are the engine's (``ENGINE_STEPS``), or the old session core's
+(``OLD_STEPS``, commit 16b5e49) when there is no engine; a name that no longer exists is
+reported as missing, not guessed.
 """
 
 from __future__ import annotations
@@ -36,8 +37,35 @@ from benchmarks.emulator_proc import EmulatorProcess
 from benchmarks.loops import SESSION, bare_events, event_ids, strategy
 from benchmarks.wiretap import Wiretap
 
-# (label, module path, attribute path): the session.updated → greeting path of the old core.
-STEPS = [
+# (label, module path, attribute path): the session.updated → greeting path of the engine
+# (voicelive_proactive.engine, the sans-IO core since commit c01d920), in the order it runs.
+ENGINE_STEPS = [
+    ("handle", "voicelive_proactive.session", "ProactiveSession.handle"),
+    ("engine.receive", "voicelive_proactive.engine", "Engine.receive"),
+    ("receiver.session_updated", "voicelive_proactive.receiving", "Receiver._session_updated"),
+    ("engine.ready_now", "voicelive_proactive.engine", "Engine.ready_now"),
+    ("agenda.make_due", "voicelive_proactive.agenda", "Agenda.make_due"),
+    ("engine._after", "voicelive_proactive.engine", "Engine._after"),
+    ("agenda.pump", "voicelive_proactive.agenda", "Agenda.pump"),
+    ("agenda.may_start", "voicelive_proactive.agenda", "Agenda.may_start"),
+    ("preparing.prepare", "voicelive_proactive.preparing", "Preparation.prepare"),
+    ("preparing._ask", "voicelive_proactive.preparing", "Preparation._ask"),
+    ("speaking.keep_override", "voicelive_proactive.speaking", "Speaking.keep_override"),
+    ("receiver.learn", "voicelive_proactive.receiving", "Receiver.learn"),
+    ("driver.perform", "voicelive_proactive.shell", "Driver.perform"),
+    ("driver.drain", "voicelive_proactive.shell", "Driver.drain"),
+    ("engine.take", "voicelive_proactive.engine", "Engine.take"),
+    ("driver._prepare", "voicelive_proactive.shell", "Driver._prepare"),
+    ("guard.try_acquire", "voicelive_proactive.guard", "OnceGuard.try_acquire"),
+    ("engine.prepared", "voicelive_proactive.engine", "Engine.prepared"),
+    ("preparing.prepared", "voicelive_proactive.preparing", "Preparation.prepared"),
+    ("agenda.send", "voicelive_proactive.agenda", "Agenda.send"),
+    ("driver._flush", "voicelive_proactive.shell", "Driver._flush"),
+    ("sdk_send", "azure.ai.voicelive.aio", "VoiceLiveConnection.send"),
+]
+
+# The same for the session core before the engine (commit 16b5e49 to af4c238).
+OLD_STEPS = [
     ("handle", "voicelive_proactive.session", "ProactiveSession.handle"),
     ("on_session_updated", "voicelive_proactive.session", "_HANDLERS[session.updated]"),
     ("get_running_loop", "asyncio", "get_running_loop"),
@@ -54,6 +82,12 @@ STEPS = [
     ("greeting_events", "voicelive_proactive.session", "greeting_events"),
     ("sdk_send", "azure.ai.voicelive.aio", "VoiceLiveConnection.send"),
 ]
+
+
+def _steps() -> list[tuple[str, str, str]]:
+    import importlib.util
+
+    return ENGINE_STEPS if importlib.util.find_spec("voicelive_proactive.engine") else OLD_STEPS
 
 
 class Timeline:
@@ -73,7 +107,7 @@ class Timeline:
     def install(self) -> None:
         import importlib
 
-        for label, module_name, path in STEPS:
+        for label, module_name, path in _steps():
             owner: Any = importlib.import_module(module_name)
             if path.endswith("]"):  # an entry of a module-level dict: "_TABLE[key]"
                 table_name, key = path[:-1].split("[", 1)
@@ -286,6 +320,9 @@ async def warm(rounds: int) -> dict[str, Any]:
     from voicelive_proactive.testing import FakeConnection
 
     wire = {"type": "session.updated", "event_id": "e1", "session": {"id": "sess_1"}}
+    created: Any = ServerEvent._deserialize(  # type: ignore[no-untyped-call]
+        {"type": "session.created", "event_id": "e0", "session": {"id": "sess_1"}}, []
+    )
     fake = FakeConnection()
     times: dict[str, list[int]] = {"bare": [], "handle": [], "construct": []}
     timeline = Timeline()
@@ -302,7 +339,8 @@ async def warm(rounds: int) -> dict[str, Any]:
             await fake.send(payload)
         t1 = time.perf_counter_ns()
         proactive = ProactiveSession(fake, greeting=strategy("spoken"), audio=None)
-        proactive._loop = asyncio.get_running_loop()  # as after session.created
+        await proactive.handle(created)  # as in a session: the greeting renders here
+        fake.clear_sent()
         t2 = time.perf_counter_ns()
         if stamped:
             timeline.on = True

@@ -116,7 +116,7 @@ class Driver:
         self._raise: BaseException | None = None
         self._do: dict[type, Callable[[Any], None]] = {
             Send: self._wire.append,
-            QueueAudio: lambda a: speaker.queue(a.pcm),
+            QueueAudio: self._queue_audio,
             FlushAudio: self._flush_audio,
             PauseAudio: lambda a: engine.paused(speaker.pause(), timers.now()),
             ResumeAudio: lambda a: speaker.resume(),
@@ -272,6 +272,12 @@ class Driver:
                     self.engine.send_failed(action, exc, self.timers.now())
                     self.drain()
 
+    def _queue_audio(self, action: QueueAudio) -> None:
+        speaker, pcm = self.speaker, action.pcm
+        speaker.queue(pcm)
+        # The agent is audible: the microphone sends a voice at once (barge-in latency).
+        self.microphone.agent_audio(len(pcm) / speaker.output.bytes_per_second)
+
     def _flush_audio(self, action: FlushAudio) -> None:
         speaker = self.speaker
         # Closing: the speaker stops anyway. A pause says what was left unplayed without
@@ -383,7 +389,7 @@ class Driver:
         if audio is None or self.loop is None:
             return
         try:
-            self.microphone.start(audio, self.loop)
+            self.microphone.start(audio, self.loop, self.speaker.input)
         except Exception as exc:
             self.microphone.stop()
             self.health.record("microphone_errors", exc, "the microphone failed to start")

@@ -303,8 +303,10 @@ def setup(quick: bool) -> dict[str, Any]:
             "instructed": f"ours LLMGreeting({common.INSTRUCTED!r}); LiveKit "
             f"generate_reply(instructions=...) right after start()",
             "spoken": f"ours StaticGreeting({common.SPOKEN!r}); LiveKit say(text)",
-            "prerecorded": "ours PrerecordedGreeting(text, audio=wav); "
-            "LiveKit say(text, audio=frames)",
+            "prerecorded": "ours PrerecordedGreeting(text, audio=wav), whose audio goes to "
+            "the AudioIO when the session starts; LiveKit say(text, audio=frames) right after "
+            "start(), which plays local audio without waiting for its connection (so its "
+            "figure can be below zero: the first sample before the socket opened)",
             "trials_per_mode_and_side": 3 if quick else GREETING_TRIALS,
             "warmup_trials": WARMUP,
         },
@@ -371,18 +373,28 @@ PROTOCOL_NOTES = [
 # Why we lose where we do (from profiling, see the report of the run that added this).
 ANALYSIS = {
     "cpu_core_percent_per_session": (
-        "py-spy at N = 50 (both clients, 30 s): the library's own `handle()` is about 5 % of "
-        "our client's CPU. The largest item is the microphone uplink: the library sends every "
-        "20 ms capture block as its own `input_audio_buffer.append` (50 WebSocket messages a "
-        "second per session, each a base64 encode, a `json.dumps`, an aiohttp frame and a "
-        "`transport.write` syscall: about 37 % of our CPU), where LiveKit's plugin buffers "
-        "100 ms per message (10 a second). Most of the rest is the SDK's typed parsing of "
-        "server events in the app's loop, which both pay, and the shared harness (the "
-        "microphone thread's 2,500 callbacks a second). Coalescing our uplink into 100 ms "
-        "messages (tried app-side) measured 0.24-0.25 % per session, about 0.48x LiveKit's, "
-        "but the 20 ms uplink is also why our barge-in is faster: the service's VAD hears the "
-        "caller up to 80 ms sooner. What it would take: an uplink that sends 20 ms blocks "
-        "while the agent's audio is playing (barge-in) and 100 ms ones otherwise."
+        "py-spy at N = 50 (GIL samples, 25 s, our client). Before this run the microphone "
+        "uplink was the largest item: one `input_audio_buffer.append` per 20 ms capture block "
+        "(50 messages a second per session, each a base64 encode, the SDK's `json.dumps` with "
+        "a fresh encoder, an aiohttp frame and a `send()` system call) plus one "
+        "`call_soon_threadsafe` self-pipe write per block from the audio thread; together "
+        "about 35 % of our CPU (0.32-0.35 % of a core per session, 0.60-0.69x LiveKit). The "
+        "uplink is now adaptive (voicelive_proactive/microphone.py): 100 ms messages while the "
+        "agent is silent, as LiveKit sends; while the agent is audible (+0.5 s) a block that "
+        "may be the caller's voice goes out at once with what was gathered before it, so the "
+        "barge-in latency is unchanged (stale audio 41.8 ms p50, as before); and audio-thread "
+        "wakeups are shared by all sessions on a loop. That made 31 -> 15 messages a second "
+        "per session here and 0.27-0.30 % of a core (about 0.50-0.55x LiveKit in paired runs). "
+        "What is left, per GIL sample: the SDK's typed parsing of every server event in the "
+        "app's `async for event in conn` loop, about 30 % (LiveKit pays the same parsing); "
+        "the uplink, about 22 % (now mostly per byte: base64 and `json.dumps` of 64,000 "
+        "characters a second per session, whatever the message size); the library's "
+        "`handle()`, about 9 % (the engine, 6.7 %; audio deltas decoded and queued, 5 %); the "
+        "harness's microphone thread, about 7 %. What it would take to be clearly under 0.5x: "
+        "an uplink that skips the SDK's `json.dumps(default=...)` (a prebuilt JSON string "
+        "straight to the WebSocket: base64 needs no escaping), which the SDK's public `send()` "
+        "does not allow, and a cheaper engine per server event (the SDK model parse cannot be "
+        "avoided in a drop-in `handle(event)`; `run()` could read the raw frames instead)."
     ),
     "greeting_ms_p50": (
         "LiveKit sends `response.create` right after `session.update`, without waiting for "
