@@ -294,7 +294,14 @@ class Agenda:
         self._end(speech)
         self.emit(SpeechSkipped(speech.handle, reason))
 
-    def fail(self, speech: SpeechState, reason: str, error: BaseException | None = None) -> None:
+    def fail(
+        self,
+        speech: SpeechState,
+        reason: str,
+        error: BaseException | None = None,
+        *,
+        raise_without_error: bool = False,
+    ) -> None:
         if speech.phase is Phase.DONE:
             return
         log.warning("voicelive-proactive: %r failed: %s", speech, reason)
@@ -302,29 +309,21 @@ class Agenda:
         self._end(speech)
         self._give_back_guard(speech)
         self.emit(SpeechFailed(speech.handle, reason, error))
-        if self.core.config.raise_errors and error is not None and speech is self.greeting:
+        raises = error is not None or raise_without_error
+        if self.core.config.raise_errors and raises and speech is self.greeting:
             failure = GreetingFailedError(reason)
             failure.__cause__ = error
             self.core.out.add(Raise(failure))
 
     def fail_all(self, speech: SpeechState) -> None:
+        """Every alternative failed: the greeting fails (and raises, with ``raise_errors``,
+        even when no alternative left an error behind)."""
         errors = speech.errors
-        error = errors[-1] if errors else None
         reasons = "; ".join(str(e) for e in errors) or "no strategy produced a greeting"
         speech.update(attempts=speech.next_alternative)
+        error = errors[-1] if errors else None
         reason = f"every greeting strategy failed: {reasons}"
-        raise_errors = self.core.config.raise_errors and speech is self.greeting
-        if speech.phase is Phase.DONE:
-            return
-        log.warning("voicelive-proactive: %r failed: %s", speech, reason)
-        speech.update(status=GreetingStatus.FAILED, reason=reason, error=error)
-        self._end(speech)
-        self._give_back_guard(speech)
-        self.emit(SpeechFailed(speech.handle, reason, error))
-        if raise_errors:
-            failure = GreetingFailedError(reason)
-            failure.__cause__ = error
-            self.core.out.add(Raise(failure))
+        self.fail(speech, reason, error, raise_without_error=True)
 
     def end_all(
         self, why: str, error: BaseException | None = None, *, keep_playing: bool = False
