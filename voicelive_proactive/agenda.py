@@ -9,7 +9,6 @@ user, and every speech ends exactly once: spoken and heard (or cut off), skipped
 from __future__ import annotations
 
 import logging
-from collections import deque
 from typing import Any
 
 from .actions import Emit, Finished, Raise, ReleaseGuard, WatchPlayout
@@ -43,7 +42,7 @@ class Agenda:
     def __init__(self, core: Core, greeting: SpeechState) -> None:
         self.core = core
         self.greeting = greeting
-        self.queue: deque[SpeechState] = deque()
+        self.queue: list[SpeechState] = []  # short: a list is 700 bytes less than a deque
         self.playing: list[SpeechState] = []
         # Collaborators for two stretches of a speech's way out: user code, and local audio.
         self.preparation = Preparation(core, self)
@@ -68,7 +67,7 @@ class Agenda:
         if speech.phase is not Phase.WAITING or self.core.closed:
             return
         move(speech, Trigger.DUE)
-        self.queue.appendleft(speech)
+        self.queue.insert(0, speech)
         self.emit(SpeechQueued(speech.handle))
         if speech.if_user_speaking == "skip" and self.core.user_spoke:
             self.skip(speech, "the user started speaking before the greeting")
@@ -76,7 +75,7 @@ class Agenda:
     def head(self) -> SpeechState | None:
         queue = self.queue
         while queue and (queue[0].phase is Phase.DONE or queue[0].phase is Phase.PLAYING):
-            queue.popleft()
+            queue.pop(0)
         return queue[0] if queue else None
 
     def pending(self) -> tuple[SpeechState, ...]:
@@ -158,19 +157,23 @@ class Agenda:
         if greeting.mode is GreetingMode.PRERECORDED:
             self.local.play(speech, greeting, now)
             return
+        self.transmit(speech, now)
+        self.record_rendered(speech)
+
+    def transmit(self, speech: SpeechState, now: float, trigger: Trigger = Trigger.SEND) -> None:
+        """Put the request for ``speech`` (rendered) on the floor and on the wire."""
         request, events = speech.ahead or self.request_for(speech)
         speech.ahead = None
         core = self.core
         core.floor.request_sent(request)
         speech.request = request
         speech.protected = request.protected
-        move(speech, Trigger.SEND)
+        move(speech, trigger)
         speech.metrics.greeting_sent = now
         self.hold_service(speech)
         out = core.out
         for event in events:
             out.send(event, speech)
-        self.record_rendered(speech)
 
     def hold_service(self, speech: SpeechState) -> None:
         """Before a speech the service must not cut off, tell it so (``interrupt_response``)."""

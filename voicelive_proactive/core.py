@@ -36,6 +36,10 @@ class EngineConfig:
     nudge_alternatives: tuple[Any, ...] = ()
     resume_alternatives: tuple[Any, ...] | None = None
     raise_errors: bool = False
+    asks_guard: bool = True
+    """The greeting asks a guard before it is sent (the app's, which others may ask too).
+    False: the session has its own, which nobody else can ask, so its first answer is yes
+    and the engine does not ask it."""
     reply_grace: float = 1.5
     """After the user stops, how long the service's reply may take to start before proactive
     speech stops waiting for it (create_response replies start within a few hundred ms)."""
@@ -45,6 +49,17 @@ class EngineConfig:
     def paces_interruptions(self) -> bool:
         """User speech pauses our speech first (an interruption policy the audio can do)."""
         return self.interruptions is not None and self.can_pause
+
+    @property
+    def needs_settings_first(self) -> bool:
+        """The greeting depends on the app's session settings, so a ``session.updated`` is
+        read before the greeting goes out (in every other case, after)."""
+        return bool(
+            not self.interruptible
+            or self.echo_guard_ms
+            or self.paces_interruptions
+            or not isinstance(self.greet_when, str)
+        )
 
 
 def _identity(state: Any) -> Any:

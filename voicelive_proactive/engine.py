@@ -28,6 +28,7 @@ call's hello) and :class:`~voicelive_proactive.closing.Closing` (the end).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 
@@ -37,16 +38,19 @@ from .audio.formats import AudioFormat
 from .closing import Closing
 from .core import Core, EngineConfig
 from .errors import ConfigurationError
+from .first_update import GreetFirst
 from .floor import Attributed, Fact, Heard, Refuted, Rejected, ResponseEnded, UserTurn
 from .hello import HELLO, AfterHello, HelloWait
 from .lifecycle import NOT_STARTED, IfUserSpeaking, Phase, SpeechKind, SpeechState
 from .nudge import IDLE, IdleWatch, Nudger
 from .pausing import PauseGate
 from .readiness import READY_WARNING, Readiness
-from .receiving import Receiver
+from .receiving import HANDLERS, Receiver
 from .speaking import Speaking
 
 __all__ = ["Engine", "EngineConfig", "Malformed"]
+
+log = logging.getLogger("voicelive_proactive")
 
 _REPLY_GRACE: Final = "reply grace"
 # Its own deadline, not the user's reply grace: the user speaking again cancels that one, and
@@ -83,7 +87,7 @@ class Engine:
             interruptible=config.interruptible,
             if_user_speaking=policy,
             phase=Phase.WAITING,
-            needs_guard=True,
+            needs_guard=config.asks_guard,
         )
         speech.handle = core.make_handle(speech)
         self.agenda = Agenda(core, speech)
@@ -97,6 +101,8 @@ class Engine:
         moot = (IDLE, _REPLY_GRACE, _TOOL_GRACE, READY_WARNING, HELLO)
         self.closing = Closing(core, self.agenda, self.speaking, self.gate, moot)
         self._started = False
+        # The common start sends the greeting before the rest of session.updated is read.
+        self.first = GreetFirst(self, config)
 
     # -- state
 
@@ -120,6 +126,24 @@ class Engine:
         """The actions produced since the last call, oldest first."""
         return self.core.out.take()
 
+    @property
+    def behind(self) -> bool:
+        """The greeting went out first: the shell calls :meth:`catch_up` once it has put the
+        actions taken so far on the wire (:mod:`~voicelive_proactive.first_update`)."""
+        return self.first.later is not None
+
+    def catch_up(self) -> None:
+        """Do what the first ``session.updated`` put off to send the greeting first (every
+        other input does it first anyway). Raises :class:`Malformed` for unknown formats."""
+        self.first.catch_up()
+
+    def _keep_up(self) -> None:
+        """Another input came before :meth:`catch_up`: catch up first."""
+        try:
+            self.catch_up()
+        except Malformed as exc:  # the shell's catch_up() would have recorded it
+            log.warning("voicelive-proactive: skipped part of a session.updated: %s", exc)
+
     def next_deadline(self) -> float | None:
         """When :meth:`handle_timer` wants to run next (on the session's clock)."""
         return self.core.deadlines.next()
@@ -128,6 +152,8 @@ class Engine:
 
     def start(self, now: float) -> None:
         """The session started (its loop is known): things that need no service go now."""
+        if self.first.later is not None:
+            self._keep_up()
         if self._started or self.core.closed:
             return
         self._started = True
@@ -141,6 +167,8 @@ class Engine:
 
     def greet(self, now: float) -> None:
         """Make the greeting due now (still at most once, and never over a response)."""
+        if self.first.later is not None:
+            self._keep_up()
         if self.core.closed:
             return
         self.hello.greeted()
@@ -149,6 +177,8 @@ class Engine:
 
     def say(self, speech: SpeechState, now: float) -> None:
         """Queue a ``say()``; it goes out in order when its turn comes."""
+        if self.first.later is not None:
+            self._keep_up()
         core = self.core
         if speech.handle is None:
             speech.handle = core.make_handle(speech)
@@ -162,6 +192,8 @@ class Engine:
 
     def cancel(self, speech: SpeechState, now: float) -> None:
         """Do not speak ``speech``, or stop it now if it is being spoken or playing."""
+        if self.first.later is not None:
+            self._keep_up()
         if self.core.closed:
             return
         self.speaking.cancel(speech, now)
@@ -169,15 +201,21 @@ class Engine:
 
     def activity(self, now: float) -> None:
         """The user is there (a key press, a digit): the idle timer and count start over."""
+        if self.first.later is not None:
+            self._keep_up()
         self.idle.user_active(self.core.deadlines)
         self._after(now)
 
     def pause_nudges(self, paused: bool, now: float) -> None:
+        if self.first.later is not None:
+            self._keep_up()
         self.idle.pause(paused, self.core.deadlines)
         self._after(now)
 
     def context_changed(self) -> None:
         """New context values: a greeting rendered ahead is rendered again when due."""
+        if self.first.later is not None:
+            self._keep_up()
         greeting = self.agenda.greeting
         if greeting.phase is Phase.WAITING and greeting.rendered is not None:
             greeting.rendered = greeting.ahead = None
@@ -185,11 +223,15 @@ class Engine:
 
     def close(self, why: str, now: float, error: BaseException | None = None) -> None:
         """The session or the connection ended: settle everything, send nothing more."""
+        if self.first.later is not None:
+            self._keep_up()
         self.closing.close(why, now, error)
 
     def connection_lost(self, why: str, now: float, error: BaseException | None = None) -> None:
         """The connection ended (``why``: "the connection closed"): what is not on its way to
         the speaker fails; what the speaker already has plays on, and settles when heard."""
+        if self.first.later is not None:
+            self._keep_up()
         if self.closing.connection_lost(why, now, error):
             self._after(now)
 
@@ -205,6 +247,8 @@ class Engine:
     ) -> None:
         """The answer to a :class:`~voicelive_proactive.actions.Prepare` (``error`` if the
         guard or the strategy raised)."""
+        if self.first.later is not None:
+            self._keep_up()
         if self.core.closed:
             return
         self.agenda.preparation.prepared(token, result, error, now)
@@ -212,16 +256,22 @@ class Engine:
 
     def flushed(self, action: FlushAudio, dropped: int, now: float) -> None:
         """The speaker performed ``action`` and dropped ``dropped`` unplayed bytes."""
+        if self.first.later is not None:
+            self._keep_up()
         self.speaking.flushed(action.only, dropped, now)
         if not self.closing.flushed(action, now):
             self._after(now)
 
     def paused(self, pending: int, now: float) -> None:
         """The speaker paused with ``pending`` bytes unplayed."""
+        if self.first.later is not None:
+            self._keep_up()
         self.gate.paused(pending)
 
     def played(self, position: int, now: float) -> None:
         """Everything queued before ``position`` has been heard."""
+        if self.first.later is not None:
+            self._keep_up()
         if self.core.closed:
             return
         self.core.floor.played_through(position)
@@ -231,6 +281,8 @@ class Engine:
 
     def send_failed(self, action: Send, error: BaseException, now: float) -> None:
         """Putting ``action.event`` on the wire failed: the connection is gone."""
+        if self.first.later is not None:
+            self._keep_up()
         self.core.link_down = True
         if action.speech is not None:
             self.agenda.send_failed(action.speech, error)
@@ -240,6 +292,8 @@ class Engine:
 
     def handle_timer(self, now: float) -> None:
         """Run every deadline that has passed."""
+        if self.first.later is not None:
+            self._keep_up()
         core = self.core
         if core.closed:
             return
@@ -280,14 +334,19 @@ class Engine:
             event_type = event["type"]  # SDK models are mappings; this skips the slow getattr
         except (TypeError, KeyError):
             event_type = getattr(event, "type", None)
-        handler = self.receiver.handlers.get(event_type)
+        handler = HANDLERS.get(event_type)
         if handler is None or self.core.closed:
             return
-        if handler(event, now):
+        if self.first.later is not None:
+            self._keep_up()
+        if handler(self.receiver, event, now):
             self._after(now)
 
     def ready_now(self, event: Any, now: float) -> bool:
         """The first ``session.updated``: the session is ready."""
+        first = self.first
+        if first.applies and first.send(event, now):
+            return False
         core = self.core
         self.readiness.ready()
         greeting = self.agenda.greeting
@@ -296,12 +355,7 @@ class Engine:
         core.out.add(StartMicrophone())
         # What the event says is read after the greeting is on its way (reading the SDK's
         # models costs microseconds) unless the greeting needs the app's settings first.
-        needs_settings = (
-            not config.interruptible
-            or config.echo_guard_ms
-            or config.paces_interruptions
-            or isinstance(config.greet_when, AfterHello)
-        )
+        needs_settings = config.needs_settings_first
         if needs_settings:
             self.receiver.learn(event)
         if isinstance(config.greet_when, AfterHello):

@@ -62,6 +62,8 @@ _UNKNOWN: Final = "<a response the service says is active>"
 class Owner(enum.Enum):
     """Whose response it is, as far as the floor knows."""
 
+    __hash__ = object.__hash__  # identity, as in Phase (a C-level hash)
+
     OURS = "ours"
     PRESUMED = "presumed"
     THEIRS = "theirs"
@@ -89,6 +91,8 @@ class Proof(str, enum.Enum):
 class UserTurn(enum.Enum):
     """What the user is doing."""
 
+    __hash__ = object.__hash__  # identity, as in Phase (a C-level hash)
+
     SILENT = "silent"
     SPEAKING = "speaking"
     AWAITING_REPLY = "awaiting reply"
@@ -97,6 +101,8 @@ class UserTurn(enum.Enum):
 
 class AudioVerdict(enum.Enum):
     """What to do with an audio chunk of a response."""
+
+    __hash__ = object.__hash__  # identity, as in Phase (a C-level hash)
 
     PLAY = "play"
     HOLD = "hold"

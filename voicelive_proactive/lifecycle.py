@@ -63,6 +63,10 @@ class SpeechKind(str, enum.Enum):
 class Phase(enum.Enum):
     """Where a speech is in its life (the public view is its ``outcome``)."""
 
+    # Members are singletons compared by identity: hash them so too (a C-level hash; an
+    # Enum hashes its name in Python, and the engine looks these up on every event).
+    __hash__ = object.__hash__
+
     WAITING = "waiting"  # the greeting before it is due
     QUEUED = "queued"  # waiting for its turn
     PREPARING = "preparing"  # the guard or a strategy is working on it (user code, off the path)
@@ -77,11 +81,14 @@ class Phase(enum.Enum):
 class Trigger(enum.Enum):
     """What moves a speech from one phase to the next."""
 
+    __hash__ = object.__hash__  # identity, as in Phase (a C-level hash)
+
     DUE = "due"
     PREPARE = "prepare"
     PREPARED = "prepared"
     RETRY = "retry"
     SEND = "send"
+    SEND_AT_ONCE = "send at once"
     PLAY_LOCAL = "play local"
     BUSY = "busy"
     RESEND = "resend"
@@ -104,6 +111,9 @@ TRANSITIONS: Final[dict[tuple[Phase, Trigger], Phase]] = {
     (_P.PREPARING, _T.PREPARED): _P.READY,
     (_P.READY, _T.RETRY): _P.QUEUED,  # the rendering is stale (new context, a resume)
     (_P.READY, _T.SEND): _P.REQUESTED,
+    # The greeting rendered ahead, due with the first session.updated, nothing in its way
+    # and no guard to ask: it goes straight out (Engine._greet_first).
+    (_P.WAITING, _T.SEND_AT_ONCE): _P.REQUESTED,
     (_P.READY, _T.PLAY_LOCAL): _P.PLAYING,
     (_P.REQUESTED, _T.BUSY): _P.READY,
     (_P.REQUESTED, _T.RESEND): _P.READY,
@@ -128,7 +138,7 @@ class IllegalTransition(RuntimeError):
     """A speech was moved in a way the lifecycle does not allow (a bug in the library)."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class SpeechState:
     """Everything the engine knows about one speech."""
 
@@ -167,6 +177,8 @@ class SpeechState:
     protected: bool = False
     """The user cannot cut it off right now (``interruptible=False``, or its echo guard)."""
     started: bool = False
+    echo_started: bool = False
+    """Its echo guard started counting (from its first sample heard)."""
     first_position: int | None = None
     end_position: int | None = None
     words: list[WordTiming] = field(default_factory=list)

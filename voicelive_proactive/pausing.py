@@ -40,6 +40,7 @@ LIMIT: Final = "pause limit"
 
 
 class GateState(enum.Enum):
+    __hash__ = object.__hash__  # identity, as in Phase (a C-level hash)
     IDLE = "idle"
     PAUSED = "paused"
     BLIPPED = "blipped"

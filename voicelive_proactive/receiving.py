@@ -25,32 +25,18 @@ if TYPE_CHECKING:
 # A speech still waiting to learn which response is its own.
 _AWAITING_A_RESPONSE = (Phase.REQUESTED, Phase.AWAITING_TOOL)
 
-__all__ = ["Receiver"]
+__all__ = ["HANDLERS", "Receiver"]
 
 
 class Receiver:
-    """The engine's server-event handlers."""
+    """The engine's server-event handlers (:data:`HANDLERS` says which event goes where)."""
+
+    __slots__ = ("_raw_formats", "core", "engine")
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.core = engine.core
         self._raw_formats: tuple[object, ...] = ("pcm16", "pcm16", 24_000)  # the defaults
-        self.handlers: dict[str, Callable[[Any, float], bool]] = {
-            "session.created": self._session_created,
-            "session.updated": self._session_updated,
-            "response.created": self._response_created,
-            "response.output_item.added": self._output_item_added,
-            "response.audio.delta": self._audio_delta,
-            "response.audio_transcript.delta": self._transcript_delta,
-            "response.audio_transcript.done": self._transcript_done,
-            "response.audio_timestamp.delta": self._timestamp_delta,
-            "response.function_call_arguments.done": self._function_call_done,
-            "response.done": self._response_done,
-            "input_audio_buffer.speech_started": self._speech_started,
-            "input_audio_buffer.speech_stopped": self._speech_stopped,
-            "conversation.item.created": self._item_created,
-            "error": self._error,
-        }
 
     # -- the session
 
@@ -239,6 +225,26 @@ class Receiver:
             self.engine.readiness.service_error(f"{code}: {message}" if code else message)
         self.engine.apply(facts, now)
         return True
+
+
+#: The handler of each server event type the rules depend on (one table for every session;
+#: others cost the engine one failed lookup).
+HANDLERS: dict[str, Callable[[Receiver, Any, float], bool]] = {
+    "session.created": Receiver._session_created,
+    "session.updated": Receiver._session_updated,
+    "response.created": Receiver._response_created,
+    "response.output_item.added": Receiver._output_item_added,
+    "response.audio.delta": Receiver._audio_delta,
+    "response.audio_transcript.delta": Receiver._transcript_delta,
+    "response.audio_transcript.done": Receiver._transcript_done,
+    "response.audio_timestamp.delta": Receiver._timestamp_delta,
+    "response.function_call_arguments.done": Receiver._function_call_done,
+    "response.done": Receiver._response_done,
+    "input_audio_buffer.speech_started": Receiver._speech_started,
+    "input_audio_buffer.speech_stopped": Receiver._speech_stopped,
+    "conversation.item.created": Receiver._item_created,
+    "error": Receiver._error,
+}
 
 
 def _malformed(message: str) -> Exception:

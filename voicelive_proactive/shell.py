@@ -19,7 +19,6 @@ import inspect
 import itertools
 import logging
 import secrets
-import sys
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
@@ -50,10 +49,10 @@ from .clock import TimerHandle, Timers
 from .core import EngineConfig
 from .engine import Engine, Malformed
 from .greetings import Greeting, GreetingContext
-from .guard import OnceGuard
 from .health import SessionHealth
 from .microphone import MicrophoneUplink
 from .playout import Speaker
+from .sending import Sender
 
 if TYPE_CHECKING:
     from azure.ai.voicelive.aio import VoiceLiveConnection
@@ -96,41 +95,25 @@ class Driver:
         self.speaker = speaker
         self.binding = LoopBinding(self)
         # Whether proactive speech can pause (for a cough) is the audio backend's to say.
-        config = dataclasses.replace(config, can_pause=speaker.can_pause)
-        self.engine = engine = Engine(
+        # With no guard given, the session's own would say yes the first time: not asked.
+        config = dataclasses.replace(
+            config, can_pause=speaker.can_pause, asks_guard=guard is not None
+        )
+        self.engine = Engine(
             config, ids=ids, greeting=greeting, make_handle=self.binding.handle_for
         )
         self.microphone = MicrophoneUplink(conn.send, ids)
         self._conn = conn
-        self._send = conn.send
-        self._guard = guard if guard is not None else OnceGuard()
+        self._guard = guard
         self._now = now
         self._on_exhausted = config.nudge.on_exhausted if config.nudge is not None else None
-        self._wire: deque[Send] = deque()
-        self._sending: asyncio.Lock | None = None
+        self.sender = Sender(conn.send, self._send_failed)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._preparing: dict[int, asyncio.Task[Any]] = {}
         self._releases: set[asyncio.Future[None]] = set()
         self._timer: TimerHandle | None = None
         self._timer_version = -1
         self._raise: BaseException | None = None
-        self._do: dict[type, Callable[[Any], None]] = {
-            Send: self._wire.append,
-            QueueAudio: self._queue_audio,
-            FlushAudio: self._flush_audio,
-            PauseAudio: lambda a: engine.paused(speaker.pause(), timers.now()),
-            ResumeAudio: lambda a: speaker.resume(),
-            WatchPlayout: lambda a: speaker.mark(a.position),
-            Prepare: self._prepare,
-            Abandon: self._abandon,
-            Emit: self._emit,
-            Finished: lambda a: a.speech.handle._finish(),
-            ConfigureAudio: lambda a: speaker.configure(a.output, a.input),
-            StartMicrophone: self._start_microphone,
-            Exhausted: self._exhausted,
-            ReleaseGuard: self._release_guard,
-            Raise: self._keep_error,
-        }
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -146,13 +129,18 @@ class Driver:
             self.binding.bind(asyncio.get_running_loop())
         try:
             self.engine.receive(event, self.timers.now())
-        except Malformed as exc:
-            kind = _type_of(event)
-            self.health.record("malformed_events", exc, f"skipped a malformed {kind} event")
-        except Exception as exc:  # a library bug must not take the app's loop down
-            log.exception("voicelive-proactive: internal error handling %s", _type_of(event))
-            self.health.record("internal_errors", exc, "internal error handling an event")
+        except Exception as exc:
+            self._not_handled(exc, _type_of(event))
         await self.perform()
+
+    def _not_handled(self, exc: Exception, kind: object) -> None:
+        """A malformed event is skipped (and counted); a library bug must not take the app's
+        loop down (it is logged and counted)."""
+        if isinstance(exc, Malformed):
+            self.health.record("malformed_events", exc, f"skipped a malformed {kind} event")
+        else:
+            log.exception("voicelive-proactive: internal error handling %s", kind)
+            self.health.record("internal_errors", exc, "internal error handling an event")
 
     async def read(
         self,
@@ -222,11 +210,11 @@ class Driver:
         """
         engine = self.engine
         pending: deque[Action] = deque(engine.take())
-        do = self._do
+        do = _PERFORM
         while pending:
             action = pending.popleft()
             try:
-                do[type(action)](action)
+                do[type(action)](self, action)
             except Exception as exc:  # a library bug must not take the app's loop down
                 log.exception("voicelive-proactive: internal error performing %r", action)
                 self.health.record("internal_errors", exc, f"internal error performing {action!r}")
@@ -242,9 +230,18 @@ class Driver:
     async def perform(self) -> None:
         """:meth:`drain`, then put the queued events on the wire; raise what ``raise_errors``
         asked for."""
-        self.drain()
-        while self._wire:
-            await self._flush()
+        engine, sender = self.engine, self.sender
+        while True:
+            self.drain()
+            while sender.wire:
+                await sender.flush()
+            if not engine.behind:
+                break
+            # The greeting is on the wire: now the rest of the event that sent it.
+            try:
+                engine.catch_up()
+            except Exception as exc:
+                self._not_handled(exc, "session.updated")
         error, self._raise = self._raise, None
         if error is not None:
             raise error
@@ -252,25 +249,12 @@ class Driver:
     def kick(self) -> None:
         """:meth:`drain` from a callback: sends go out in a task."""
         self.drain()
-        if self._wire:
-            self.spawn(self._flush())
+        if self.sender.wire:
+            self.spawn(self.sender.flush())
 
-    async def _flush(self) -> None:
-        """Send the queued events in order (one sender at a time)."""
-        if self._sending is None:
-            self._sending = asyncio.Lock()
-        async with self._sending:
-            wire, send = self._wire, self._send
-            while wire:
-                action = wire.popleft()
-                try:
-                    await send(action.event)
-                except Exception as exc:
-                    log.warning(
-                        "voicelive-proactive: could not send %s: %s", action.event["type"], exc
-                    )
-                    self.engine.send_failed(action, exc, self.timers.now())
-                    self.drain()
+    def _send_failed(self, action: Send, error: Exception) -> None:
+        self.engine.send_failed(action, error, self.timers.now())
+        self.drain()
 
     def _queue_audio(self, action: QueueAudio) -> None:
         speaker, pcm = self.speaker, action.pcm
@@ -301,7 +285,8 @@ class Driver:
         speech = action.speech
         try:
             if action.index is None:
-                answer: Any = self._guard.try_acquire()
+                guard = self._guard
+                answer: Any = guard.try_acquire() if guard is not None else True
             else:
                 answer = speech.alternatives[action.index].render(self.render_context())
         except Exception as exc:
@@ -459,6 +444,26 @@ class Driver:
             await asyncio.gather(*self._releases, return_exceptions=True)
 
 
+#: How the shell performs each kind of action (one table for every session).
+_PERFORM: dict[type, Callable[[Driver, Any], None]] = {
+    Send: lambda d, a: d.sender.wire.append(a),
+    QueueAudio: Driver._queue_audio,
+    FlushAudio: Driver._flush_audio,
+    PauseAudio: lambda d, a: d.engine.paused(d.speaker.pause(), d.timers.now()),
+    ResumeAudio: lambda d, a: d.speaker.resume(),
+    WatchPlayout: lambda d, a: d.speaker.mark(a.position),
+    Prepare: Driver._prepare,
+    Abandon: Driver._abandon,
+    Emit: Driver._emit,
+    Finished: lambda d, a: a.speech.handle._finish(),
+    ConfigureAudio: lambda d, a: d.speaker.configure(a.output, a.input),
+    StartMicrophone: Driver._start_microphone,
+    Exhausted: Driver._exhausted,
+    ReleaseGuard: Driver._release_guard,
+    Raise: Driver._keep_error,
+}
+
+
 def _manual(timers: Timers) -> bool:
     return timers.manual
 
@@ -468,7 +473,3 @@ def _type_of(event: Any) -> object:
         return event["type"]
     except (TypeError, KeyError):
         return getattr(event, "type", None)
-
-
-# Python 3.10's asyncio.Lock binds a loop on first use, so it is made lazily in _flush.
-_PY310 = sys.version_info < (3, 11)

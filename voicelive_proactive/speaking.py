@@ -378,9 +378,9 @@ class Speaking:
                 and speech.first_position is not None
                 and speech.first_position <= position
                 and ("echo", speech) not in self.core.deadlines
-                and not getattr(speech, "echo_started", False)
+                and not speech.echo_started
             ):
-                speech.echo_started = True  # type: ignore[attr-defined]
+                speech.echo_started = True
                 self.core.deadlines.set(("echo", speech), now + guard / 1000)
 
     def echo_over(self, speech: SpeechState) -> None:

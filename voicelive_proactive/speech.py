@@ -8,8 +8,8 @@ waits for it from any thread or loop, and cancels it.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
+import threading
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -17,6 +17,9 @@ from .lifecycle import IfUserSpeaking, Phase, SpeechKind, SpeechState
 from .outcome import GreetingMetrics, GreetingOutcome
 
 __all__ = ["IfUserSpeaking", "Phase", "Speech", "SpeechKind"]
+
+# Guards every Speech's finished flag and waiters (held for a few instructions at a time).
+_LOCK = threading.Lock()
 
 
 class Speech:
@@ -28,14 +31,18 @@ class Speech:
     through :attr:`outcome` and the session's events; stop it with :meth:`cancel`.
     """
 
-    __slots__ = ("_canceller", "_done", "_state")
+    __slots__ = ("_canceller", "_finished", "_state", "_wakers")
 
     def __init__(
         self, state: SpeechState, canceller: Callable[[Speech], bool] | None = None
     ) -> None:
         self._state = state
         self._canceller = canceller
-        self._done: concurrent.futures.Future[None] = concurrent.futures.Future()
+        # A flag and the waiters' wake-ups under one lock for every speech, not a
+        # concurrent.futures.Future each: most speeches are never awaited from another thread,
+        # and a Future (with its Condition) is over 1.5 KB.
+        self._finished = False
+        self._wakers: list[Callable[[], None]] | None = None
 
     # -- public --------------------------------------------------------------------------------
 
@@ -76,23 +83,28 @@ class Speech:
     @property
     def done(self) -> bool:
         """The service is done with it (spoken or cut off), or it was skipped or failed."""
-        return self._done.done()
+        return self._finished
 
     async def wait(self, *, timeout: float | None = None) -> GreetingOutcome:
         """Wait until :attr:`done`; return the outcome. Works from any thread or loop.
 
         Raises the built-in ``TimeoutError`` when ``timeout`` seconds pass first.
         """
-        if self._done.done():
+        if self._finished:
             return self._state.outcome
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
 
-        def wake(_: object) -> None:
+        def wake() -> None:
             with contextlib.suppress(RuntimeError):  # the waiting loop has closed
                 loop.call_soon_threadsafe(_resolve, waiter)
 
-        self._done.add_done_callback(wake)
+        with _LOCK:
+            if self.done:  # it finished (on another thread) a moment ago
+                return self._state.outcome
+            if self._wakers is None:
+                self._wakers = []
+            self._wakers.append(wake)
         try:
             await asyncio.wait_for(waiter, timeout)
         except asyncio.TimeoutError:
@@ -100,6 +112,10 @@ class Speech:
                 f"{self!r} was not done within {timeout} s "
                 f"(outcome: {self._state.outcome.status.value})"
             ) from None
+        finally:
+            with _LOCK:
+                if self._wakers is not None and wake in self._wakers:
+                    self._wakers.remove(wake)
         return self._state.outcome
 
     def __await__(self) -> Generator[Any, None, GreetingOutcome]:
@@ -135,9 +151,13 @@ class Speech:
 
     def _finish(self) -> None:
         """Wake every waiter (any thread)."""
-        if not self._done.done():
-            with contextlib.suppress(concurrent.futures.InvalidStateError):
-                self._done.set_result(None)
+        with _LOCK:
+            if self._finished:
+                return
+            self._finished = True
+            wakers, self._wakers = self._wakers, None
+        for wake in wakers or ():
+            wake()
 
 
 def _resolve(waiter: asyncio.Future[None]) -> None:

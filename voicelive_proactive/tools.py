@@ -17,6 +17,7 @@ __all__ = ["ToolCalls", "ToolState"]
 
 
 class ToolState(enum.Enum):
+    __hash__ = object.__hash__  # identity, as in Phase (a C-level hash)
     IDLE = "idle"
     RUNNING = "running"
     """A completed function call awaits the app's answer."""
@@ -25,6 +26,7 @@ class ToolState(enum.Enum):
 
 
 class _Event(enum.Enum):
+    __hash__ = object.__hash__  # identity, as in Phase (a C-level hash)
     CALLED = "called"
     OUTPUT = "output"
     RESPONSE = "response"

@@ -225,6 +225,7 @@ class Harness:
         self.known_active: set[str] = set()
         self.create_owner: dict[str, Any] = {}  # response.create event_id -> its speech
         self.known_tool_open = False
+        self.user_spoke = False  # the engine was told (speech_started): the greeting skips
         self.heard_by_response: dict[str, int] = {}
         self.streams: dict[str, bytes] = {}
         self.received: dict[str, int] = {}  # response id -> audio bytes the engine received
@@ -247,16 +248,20 @@ class Harness:
 
     def perform(self) -> None:
         engine = self.engine
-        pending = deque(engine.take())
-        while pending:
-            action = pending.popleft()
-            self._do(action)
-            more = engine.take()
-            if more:  # as the shell does: a Prepare's answer comes after the rest
-                if type(action) is Prepare:
-                    pending.extend(more)
-                else:
-                    pending.extendleft(reversed(more))
+        while True:
+            pending = deque(engine.take())
+            while pending:
+                action = pending.popleft()
+                self._do(action)
+                more = engine.take()
+                if more:  # as the shell does: a Prepare's answer comes after the rest
+                    if type(action) is Prepare:
+                        pending.extend(more)
+                    else:
+                        pending.extendleft(reversed(more))
+            if not engine.behind:
+                return
+            engine.catch_up()  # as the shell does, once the greeting is on the wire
 
     def _do(self, action: Any) -> None:
         kind = type(action)
@@ -366,6 +371,8 @@ class Harness:
                 for s in self.speeches
             ):
                 self.service.greeting_creates.add(event["event_id"])
+                if self.user_spoke and self.config.skip_if_user_spoke:
+                    self.violations.append("the greeting was sent after the user spoke")
         self.service.inbox.append(event)
 
     def _check_create_allowed(self, event: dict[str, Any]) -> None:
@@ -391,7 +398,9 @@ class Harness:
         if self.closed or self.link_down:
             return
         kind = event["type"]
-        if kind == "response.created":
+        if kind == "input_audio_buffer.speech_started":
+            self.user_spoke = True
+        elif kind == "response.created":
             self.known_active = self.known_active | {event["response"]["id"]}
             self.known_tool_open = False
         elif kind == "response.done":

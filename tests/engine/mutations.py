@@ -173,6 +173,20 @@ MUTATIONS = [
         "        if not self.sealed:\n            self.actions.append(Send(event, speech))",
         "        self.actions.append(Send(event, speech))",
     ),
+    Mutation(
+        "-",
+        "the greeting sent first on session.updated although the user already spoke",
+        "first_update.py",
+        "            or core.user_spoke\n",
+        "",
+    ),
+    Mutation(
+        "-",
+        "the greeting sent first never catches up (the session settings go unread)",
+        "first_update.py",
+        "        later, self.later = self.later, None\n        if later is None:\n",
+        "        later, self.later = None, None\n        if later is None:\n",
+    ),
 ]
 
 
@@ -255,6 +269,8 @@ def main(argv: list[str]) -> int:
 def _run_all(source: Path, chosen: list[Mutation], budget: float, examples: int) -> int:
     caught, seconds, why = run(source, None, budget, 300)
     print(f"unmutated: {'FAILS' if caught else 'passes'} ({seconds:.1f} s, 300 examples)")
+    if caught:
+        print(f"             {why[:300]}")
     rows = []
     for mutation in chosen:
         caught, seconds, why = run(source, mutation, budget, examples)

@@ -43,7 +43,7 @@ from hypothesis.stateful import (
 )
 
 from voicelive_proactive.core import EngineConfig
-from voicelive_proactive.events import SpeechInterrupted, SpeechStarted
+from voicelive_proactive.events import SpeechInterrupted, SpeechQueued, SpeechStarted
 from voicelive_proactive.interruptions import InterruptionPolicy
 from voicelive_proactive.lifecycle import Phase, SpeechKind, SpeechState
 from voicelive_proactive.nudge import IdleNudge
@@ -75,6 +75,9 @@ class EngineMachine(RuleBasedStateMachine):
         skip=st.booleans(),
         render_timeout=st.sampled_from([None, 1.0]),
         app_updates=st.sampled_from([0, 0, 2]),
+        shared_guard=st.booleans(),
+        output_format=st.sampled_from(["pcm16", "pcm16", "g711_ulaw"]),
+        user_first=st.sampled_from(["", "", "speaking", "spoke"]),
     )
     def start(
         self,
@@ -89,6 +92,9 @@ class EngineMachine(RuleBasedStateMachine):
         skip: bool,
         render_timeout: float | None,
         app_updates: int,
+        shared_guard: bool,
+        output_format: str,
+        user_first: str,
     ) -> None:
         config = EngineConfig(
             interruptible=interruptible,
@@ -101,6 +107,8 @@ class EngineMachine(RuleBasedStateMachine):
             nudge=IdleNudge(after=5.0, max_nudges=1) if nudge else None,
             nudge_alternatives=("instruct: are you there?",) if nudge else (),
             resume_alternatives=("welcome back",),
+            # The app's guard is asked; the session's own is not (the greeting may go first).
+            asks_guard=shared_guard,
         )
         # The engine logs every skip and failure; thousands of conversations need no log.
         logging.getLogger("voicelive_proactive").setLevel(logging.CRITICAL)
@@ -109,15 +117,22 @@ class EngineMachine(RuleBasedStateMachine):
         self.statuses: dict[int, GreetingStatus] = {}
         self.said = 0
         h = self.h
+        h.service.output_format = output_format  # what the first session.updated says
         h.engine.start(h.now)
         h.perform()
         h.deliver({"type": "session.created", "session": {"id": "sess"}})
+        if user_first and vad:  # the user speaks before the session is ready
+            h.user_starts()
+            if user_first == "spoke":  # ...and stopped: no reply came in time
+                h.user_stops()
+                h.service.user_turn_done = False
+                h.advance(2.0)
         if app_updates and vad:
             # The app configures the session in steps before it is ready: every step is
             # answered, the first one makes the session ready, the rest come later.
             for step in range(app_updates):
                 td = {**(h.service.app_td or {}), "threshold": 0.5 + step / 10}
-                h.app_session_update(td, "pcm16")
+                h.app_session_update(td, output_format)
             h.process_next()
         else:
             h.session_updated()
@@ -326,6 +341,19 @@ class EngineMachine(RuleBasedStateMachine):
     @invariant()
     def nothing_the_harness_forbids_happened(self) -> None:
         assert not self.h.violations, self.h.violations
+
+    @invariant()
+    def a_speech_is_queued_before_it_is_heard_and_says_what_was_sent(self) -> None:
+        queued = set()
+        for event in self.h.events:
+            if isinstance(event, SpeechQueued):
+                queued.add(id(event.speech))
+            elif isinstance(event, SpeechStarted):
+                assert id(event.speech) in queued, f"{event.speech!r} started, never queued"
+        for speech in self.h.speeches:
+            outcome = speech.outcome
+            if outcome.status is GreetingStatus.SENT:
+                assert outcome.greeting is not None, f"{speech!r} was sent: with what?"
 
     @invariant()
     def at_most_one_greeting_is_heard(self) -> None:
