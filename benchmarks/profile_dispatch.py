@@ -45,7 +45,7 @@ ENGINE_STEPS = [
     ("engine.receive", "voicelive_proactive.engine", "Engine.receive"),
     ("receiver.session_updated", "voicelive_proactive.receiving", "Receiver._session_updated"),
     ("engine.ready_now", "voicelive_proactive.engine", "Engine.ready_now"),
-    ("engine._greet_first", "voicelive_proactive.engine", "Engine._greet_first"),
+    ("first.send", "voicelive_proactive.first_update", "GreetFirst.send"),
     ("floor.may_speak", "voicelive_proactive.floor", "Floor.may_speak"),
     ("lifecycle.move", "voicelive_proactive.agenda", "move"),
     ("agenda.transmit", "voicelive_proactive.agenda", "Agenda.transmit"),
@@ -55,7 +55,7 @@ ENGINE_STEPS = [
     ("driver.perform", "voicelive_proactive.shell", "Driver.perform"),
     ("driver.drain", "voicelive_proactive.shell", "Driver.drain"),
     ("engine.take", "voicelive_proactive.engine", "Engine.take"),
-    ("driver._flush", "voicelive_proactive.shell", "Driver._flush"),
+    ("sender.flush", "voicelive_proactive.sending", "Sender.flush"),
     ("sdk_send", "azure.ai.voicelive.aio", "VoiceLiveConnection.send"),
 ]
 
