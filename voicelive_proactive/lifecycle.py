@@ -168,7 +168,6 @@ class SpeechState:
     """The user cannot cut it off right now (``interruptible=False``, or its echo guard)."""
     started: bool = False
     first_position: int | None = None
-    end_position: int | None = None
     words: list[WordTiming] = field(default_factory=list)
     outcome: GreetingOutcome = field(default_factory=GreetingOutcome)
     metrics: GreetingMetrics = field(default_factory=GreetingMetrics)
