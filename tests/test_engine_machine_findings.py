@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 import voicelive_proactive as vp
 from voicelive_proactive.testing import (
     FakeConnection,
@@ -234,3 +236,56 @@ async def test_a_format_change_before_the_first_chunk_keeps_the_responses_own_fo
     [truncate] = c.fake.sent_of("conversation.item.truncate")
     assert truncate["audio_end_ms"] == 100
     assert c.p.outcome.played_ms == 100
+
+
+class EstimatedAudio:
+    """An ``AudioIO`` that cannot say when its audio has played: the session estimates it."""
+
+    def __init__(self, mem: MemoryAudioIO) -> None:
+        self.mem = mem
+
+    def start_capture(self, on_frame: Any) -> None:
+        self.mem.start_capture(on_frame)
+
+    def queue_audio(self, pcm: bytes) -> None:
+        self.mem.queue_audio(pcm)
+
+    def skip_pending_audio(self) -> int:
+        return self.mem.skip_pending_audio()
+
+    def close(self) -> None:
+        self.mem.close()
+
+
+@pytest.mark.parametrize("estimated", [False, True], ids=["reported", "estimated"])
+async def test_speech_whose_audio_is_queued_again_after_a_cancel_settles_when_it_plays(
+    estimated: bool,
+) -> None:
+    # The greeting is still playing, a say() is over on the service, its audio queued behind
+    # the greeting's. Cancelling the greeting flushes the speaker and queues the say()'s audio
+    # again: the flush is not the end of that audio. The user then cuts it off after 100 ms,
+    # and its outcome must say so (not that it played in full at the flush).
+    mem = MemoryAudioIO()
+    c = Call(audio=EstimatedAudio(mem) if estimated else mem)
+    await c.d(ready())
+    await c.d(*audio_response_events("r1", "i1", [CHUNK] * 3, answering=c.creates()[0]))
+    speech = c.p.say("Your order is ready.")
+    await c.settle()
+    second = b"\x03\x04" * 2400
+    await c.d(*audio_response_events("r2", "i2", [second] * 2, answering=c.creates()[1]))
+    await c.settle()
+    assert speech.outcome.status is vp.GreetingStatus.SENT and not speech.outcome.settled
+    assert c.p.greeting.cancel()
+    await c.settle()
+    assert mem.pending == second * 2  # only the greeting's audio was dropped
+    assert not speech.outcome.settled, "played out at the flush, with all of its audio queued"
+    mem.play_ms(100)
+    c.clock.advance(0.1)
+    await c.settle()
+    assert not speech.outcome.settled
+    await c.d(STARTED)
+    await c.settle()
+    outcome = await speech.wait(timeout=1)
+    assert outcome.interrupted
+    assert outcome.played_ms == 100
+    assert [e["audio_end_ms"] for e in c.fake.sent_of("conversation.item.truncate")] == [0, 100]

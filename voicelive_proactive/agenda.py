@@ -215,23 +215,27 @@ class Agenda:
         """The service is done with ``speech``: it plays out locally, then settles."""
         if speech.phase is not Phase.PLAYING:
             move(speech, Trigger.SERVICE_DONE)
-        speech.end_position = self.core.floor.playout_position
         self.playing.append(speech)
         self.finish(speech)
         view = speech.response
-        if view is None or view.muted or speech.end_position <= self._heard_position():
+        if view is None or view.muted or self._played_out(speech):
             self.settle(speech, now)
         else:
-            self.core.out.add(WatchPlayout(speech.end_position))
+            self.core.out.add(WatchPlayout(self.core.floor.playout_position))
 
-    def _heard_position(self) -> int:
-        ledger = self.core.floor.ledger
-        return ledger.position - sum(s.size for s in ledger.segments)
+    def _played_out(self, speech: SpeechState) -> bool:
+        """None of its audio is left in the speaker: all of it was heard or dropped.
+
+        Asked of the ledger, not of a position taken when the service was done: a flush
+        that stops another response queues this one's unplayed audio again, further on.
+        """
+        view = speech.response
+        return view is None or not self.core.floor.ledger.pending_of(view.id)
 
     def played(self, position: int, now: float) -> None:
+        """Playout reached ``position`` (the ledger has been told): settle what played out."""
         for speech in list(self.playing):
-            end = speech.end_position
-            if end is not None and end <= position:
+            if self._played_out(speech):
                 self.settle(speech, now)
 
     # -- ending

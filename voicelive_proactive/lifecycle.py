@@ -180,7 +180,6 @@ class SpeechState:
     echo_started: bool = False
     """Its echo guard started counting (from its first sample heard)."""
     first_position: int | None = None
-    end_position: int | None = None
     words: list[WordTiming] = field(default_factory=list)
     outcome: GreetingOutcome = field(default_factory=GreetingOutcome)
     metrics: GreetingMetrics = field(default_factory=GreetingMetrics)

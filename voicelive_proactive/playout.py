@@ -120,7 +120,10 @@ class Speaker:
             remaining = max(0.0, self._estimated_end - now)
             estimated = int(remaining * self.output.bytes_per_second)
             self._estimated_end = now
-            self._loop_call(self._all_played)  # nothing is left to play
+            # Nothing queued so far is left to play. Audio queued after the flush (another
+            # response's, queued again) is watched for on its own: it has not played.
+            flushed = list(self._estimates)
+            self._loop_call(lambda: self._all_played(flushed))
         audio = self.audio
         if audio is None:
             return estimated
@@ -173,15 +176,14 @@ class Speaker:
         handles.append(self._timers.call_later(delay, fire))
         self._estimates[handles[0]] = position
 
-    def _all_played(self) -> None:
-        """After a flush: every estimated end still to come has come (heard or dropped)."""
-        if not self._estimates:
-            return
-        position = max(self._estimates.values())
-        for handle in self._estimates:
+    def _all_played(self, flushed: list[TimerHandle]) -> None:
+        """After a flush: the estimated ends still to come of audio queued before it have
+        come (heard or dropped)."""
+        positions = [self._estimates.pop(h) for h in flushed if h in self._estimates]
+        for handle in flushed:
             handle.cancel()
-        self._estimates.clear()
-        self._on_played(position)
+        if positions:
+            self._on_played(max(positions))
 
     def _loop_call(self, callback: Callable[[], None]) -> None:
         # After the caller's own work (the flush is in the middle of a barge-in).

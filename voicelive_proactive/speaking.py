@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .actions import FlushAudio, QueueAudio
+from .actions import FlushAudio, QueueAudio, WatchPlayout
 from .agenda import Agenda
 from .core import Core
 from .errors import GreetingFailedError
@@ -351,6 +351,10 @@ class Speaking:
         out = self.core.out
         for _, audio in requeue:
             out.add(QueueAudio(audio))
+        if requeue:
+            # Queued again, it ends further on: the speech it belongs to settles once that
+            # has played (what was watched for before the flush has come with it).
+            out.add(WatchPlayout(self.core.floor.playout_position))
         from_engine = self.agenda  # facts about our speech
         for fact in facts:
             if isinstance(fact, Heard):
