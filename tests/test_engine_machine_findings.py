@@ -289,3 +289,33 @@ async def test_speech_whose_audio_is_queued_again_after_a_cancel_settles_when_it
     assert outcome.interrupted
     assert outcome.played_ms == 100
     assert [e["audio_end_ms"] for e in c.fake.sent_of("conversation.item.truncate")] == [0, 100]
+
+
+async def test_a_speech_cut_before_any_of_it_was_heard_is_said_again_not_interrupted() -> None:
+    # No metadata echo: the service's reply to the user starts while say()'s request is
+    # unanswered, so it is presumed ours; the user speaks over it before any audio. Nothing
+    # of the speech was heard: it is said again after the user's turn, and it is reported
+    # interrupted at most once (it was reported twice, once per presumed response cut).
+    c = Call(greet_when="manual")
+    interrupted: list[vp.SpeechInterrupted] = []
+    c.p.on(vp.SpeechInterrupted, interrupted.append)
+    await c.d(ready())
+    speech = c.p.say("Your order shipped.")
+    await c.settle()
+    assert len(c.creates()) == 1
+
+    async def presumed_reply_cut(response_id: str) -> None:
+        await c.d({"type": "response.created", "response": {"id": response_id}}, STARTED)
+        cancelled = {"id": response_id, "status": "cancelled", "output": []}
+        await c.d({"type": "response.done", "response": cancelled}, STOPPED)
+        c.clock.advance(2.0)  # the reply to the user never came
+        await c.settle()
+
+    await presumed_reply_cut("r1")
+    assert interrupted == []
+    assert speech.outcome.status is vp.GreetingStatus.PENDING
+    assert len(c.creates()) == 2, "said again after the user's turn"
+    await presumed_reply_cut("r2")
+    assert interrupted == []
+    assert not speech.outcome.interrupted
+    assert len(c.creates()) == 3

@@ -239,6 +239,15 @@ class Speaking:
                 view.truncated = False
         if speech is None or speech.phase is Phase.DONE or speech.response is not view:
             return
+        if (
+            not view.queued_bytes
+            and view.proof is not Proof.LOCAL
+            and speech.outcome.status is GreetingStatus.PENDING
+        ):
+            # None of it reached the speaker: it was not interrupted, it was never heard.
+            # Its response's end decides (ended()): said again after the user's turn, or
+            # skipped; reporting a cut-off now would make a second one possible.
+            return
         if view.proof is Proof.LOCAL:
             self._replace_local(speech, view, fact.played_ms)
         self._interrupted(speech, view, fact.played_ms)
