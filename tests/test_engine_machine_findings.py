@@ -289,3 +289,79 @@ async def test_speech_whose_audio_is_queued_again_after_a_cancel_settles_when_it
     assert outcome.interrupted
     assert outcome.played_ms == 100
     assert [e["audio_end_ms"] for e in c.fake.sent_of("conversation.item.truncate")] == [0, 100]
+
+
+async def test_a_speech_cut_before_any_of_it_was_heard_is_said_again_not_interrupted() -> None:
+    # No metadata echo: the service's reply to the user starts while say()'s request is
+    # unanswered, so it is presumed ours; the user speaks over it before any audio. Nothing
+    # of the speech was heard: it is said again after the user's turn, and it is reported
+    # interrupted at most once (it was reported twice, once per presumed response cut).
+    c = Call(greet_when="manual")
+    interrupted: list[vp.SpeechInterrupted] = []
+    c.p.on(vp.SpeechInterrupted, interrupted.append)
+    await c.d(ready())
+    speech = c.p.say("Your order shipped.")
+    await c.settle()
+    assert len(c.creates()) == 1
+
+    async def presumed_reply_cut(response_id: str) -> None:
+        await c.d({"type": "response.created", "response": {"id": response_id}}, STARTED)
+        cancelled = {"id": response_id, "status": "cancelled", "output": []}
+        await c.d({"type": "response.done", "response": cancelled}, STOPPED)
+        c.clock.advance(2.0)  # the reply to the user never came
+        await c.settle()
+
+    await presumed_reply_cut("r1")
+    assert interrupted == []
+    assert speech.outcome.status is vp.GreetingStatus.PENDING
+    assert len(c.creates()) == 2, "said again after the user's turn"
+    await presumed_reply_cut("r2")
+    assert interrupted == []
+    assert not speech.outcome.interrupted
+    assert len(c.creates()) == 3
+
+
+async def test_our_tool_call_whose_continuation_never_comes_does_not_hold_speech_forever() -> None:
+    # say()'s own response calls a tool; the app answers it, but another response starts
+    # first and the app's response.create is refused (busy): no continuation will come. The
+    # speech ends (it said nothing but the call) and later speech goes out, after a grace.
+    c = Call(greet_when="manual")
+    await c.d(ready({**TURNS, "create_response": False}))
+    speech = c.p.say("Let me look that up.")
+    await c.settle()
+    tag = {"voicelive_proactive": c.creates()[0]["event_id"]}
+    call = {"type": "function_call", "id": "fc", "call_id": "call_1", "name": "lookup"}
+    output = [{**call, "arguments": "{}", "status": "completed"}]
+    await c.d(
+        {"type": "response.created", "response": {"id": "r1", "metadata": tag}},
+        {"type": "response.output_item.added", "response_id": "r1", "item": call},
+        {
+            "type": "response.function_call_arguments.done",
+            "response_id": "r1",
+            "item_id": "fc",
+            "call_id": "call_1",
+            "name": "lookup",
+            "arguments": "{}",
+        },
+        {
+            "type": "response.done",
+            "response": {"id": "r1", "status": "completed", "output": output, "metadata": tag},
+        },
+    )
+    answer = {"type": "function_call_output", "call_id": "call_1", "output": "{}"}
+    await c.d({"type": "conversation.item.created", "item": answer})
+    # Another response starts first: tagged, so certainly not the continuation (the service
+    # echoes tags: r1's came back).
+    other_tag = {"voicelive_proactive": "vp_another_session_1"}
+    others = {"id": "r2", "status": "completed", "output": [], "metadata": other_tag}
+    await c.d({"type": "response.created", "response": {"id": "r2", "metadata": other_tag}})
+    busy = {"code": "conversation_already_has_active_response", "message": "busy"}
+    await c.d({"type": "error", "error": busy}, {"type": "response.done", "response": others})
+    later = c.p.say("Anything else?")
+    await c.settle()
+    c.clock.advance(5.0)  # past the grace: no continuation came
+    await c.settle()
+    assert speech.outcome.settled
+    assert speech.outcome.status is vp.GreetingStatus.FAILED
+    assert len(c.creates()) == 2, "the later say() goes out"
+    assert later.outcome.status is vp.GreetingStatus.PENDING

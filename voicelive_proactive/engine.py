@@ -305,6 +305,7 @@ class Engine:
                 core.tools.reply_not_coming()
             elif name == _TOOL_GRACE:
                 core.tools.reply_not_coming()
+                self.speaking.continuation_not_coming(now)
             elif name == READY_WARNING:
                 self.readiness.warn()
             elif name == HELLO:
@@ -415,7 +416,10 @@ class Engine:
         """A response started; cut off what it must not play over."""
         core = self.core
         core.deadlines.cancel(_REPLY_GRACE)
-        core.deadlines.cancel(_TOOL_GRACE)
+        if core.floor.awaiting_tool is None:
+            core.deadlines.cancel(_TOOL_GRACE)
+        # else: not the continuation of our tool call; if that never comes (the app's
+        # response.create refused as busy), the grace ends the wait for it.
         core.tools.response_started()
         if view.owner.value != "theirs":
             return

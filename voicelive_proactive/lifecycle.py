@@ -124,6 +124,7 @@ TRANSITIONS: Final[dict[tuple[Phase, Trigger], Phase]] = {
     (_P.SPEAKING, _T.RESEND): _P.READY,
     (_P.SPEAKING, _T.SERVICE_DONE): _P.PLAYING,
     (_P.AWAITING_TOOL, _T.CONTINUED): _P.SPEAKING,
+    (_P.AWAITING_TOOL, _T.SERVICE_DONE): _P.PLAYING,  # no continuation came: it is over
     (_P.PLAYING, _T.PLAYED_OUT): _P.DONE,
     **{(phase, _T.END): _P.DONE for phase in Phase if phase is not _P.DONE},
 }

@@ -82,6 +82,7 @@ class Receiver:
         if not isinstance(response_id, str):
             raise _malformed("response.created without a response id")
         floor = self.core.floor
+        waiting = floor.awaiting_tool
         facts = floor.response_created(response_id, response.get("metadata"))
         view = floor.active
         if view is not None and view.request is not None:
@@ -97,6 +98,13 @@ class Receiver:
                 if speech.metrics.response_created is None:
                     speech.metrics.response_created = now
         self.engine.apply(facts, now)
+        if (
+            waiting is not None
+            and floor.awaiting_tool is None
+            and view is not None
+            and view.request is not waiting.request  # not its continuation: the wait is over
+        ):
+            self.engine.speaking.tool_wait_over(waiting, now)
         if view is not None:
             self.engine.response_started(view)
         return True

@@ -224,6 +224,29 @@ class Speaking:
         speech.update(status=GreetingStatus.SENT, transcript=transcript)
         self.agenda.over_on_service(speech, now)
 
+    def continuation_not_coming(self, now: float) -> None:
+        """The app answered the tool call of our response, but no response followed in time
+        (its ``response.create`` was refused, or never sent): the speech is over with what
+        it said before the call, and later speech no longer waits for it."""
+        floor = self.core.floor
+        view = floor.awaiting_tool
+        if view is None:
+            return
+        floor.awaiting_tool = None
+        self.tool_wait_over(view, now)
+
+    def tool_wait_over(self, view: ResponseView, now: float) -> None:
+        """No continuation of ``view``'s tool call will be taken as ours (it did not come in
+        time, or another response started first, which ends the floor's wait)."""
+        speech = owner(view)
+        if speech is None or speech.phase is not Phase.AWAITING_TOOL or speech.response is not view:
+            return
+        if not view.spoke:
+            self.agenda.fail(speech, "its tool call was answered but no response followed")
+            return
+        speech.update(status=GreetingStatus.SENT, transcript=view.transcript or None)
+        self.agenda.over_on_service(speech, now)
+
     def heard(self, fact: Heard, now: float) -> None:
         """Our response was cut off after ``played_ms``."""
         view = fact.response
@@ -238,6 +261,15 @@ class Speaking:
                 # heard, and the item is deleted once it exists (see ended()).
                 view.truncated = False
         if speech is None or speech.phase is Phase.DONE or speech.response is not view:
+            return
+        if (
+            not view.queued_bytes
+            and view.proof is not Proof.LOCAL
+            and speech.outcome.status is GreetingStatus.PENDING
+        ):
+            # None of it reached the speaker: it was not interrupted, it was never heard.
+            # Its response's end decides (ended()): said again after the user's turn, or
+            # skipped; reporting a cut-off now would make a second one possible.
             return
         if view.proof is Proof.LOCAL:
             self._replace_local(speech, view, fact.played_ms)
