@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING
 
 from .actions import ConfigureAudio, QueueAudio
 from .core import Core
-from .floor import Request
+from .floor import Request, ResponseView
 from .greetings import Greeting
 from .lifecycle import SpeechState, Trigger, move
 from .outcome import GreetingStatus
-from .wire import local_item_event
+from .receipts import receipt
+from .wire import delete_item_event, local_item_event
 
 if TYPE_CHECKING:
     from .agenda import Agenda
@@ -80,6 +81,20 @@ _BYTE_RATES = {
     "g711_ulaw": 8_000,
     "g711_alaw": 8_000,
 }
+
+
+def replace_heard(core: Core, speech: SpeechState, view: ResponseView, played_ms: int) -> None:
+    """A prerecorded greeting was cut off: the conversation keeps only what was heard."""
+    heard, _, delivered = receipt(
+        speech.words, view.transcript, played_ms=played_ms, total_ms=view.ms(view.queued_bytes)
+    )
+    if delivered or view.item_id is None:
+        return
+    core.out.send(delete_item_event(next(core.ids), view.item_id))
+    if heard:
+        core.out.send(
+            local_item_event(next(core.ids), next(core.ids), heard, view.previous_item_id)
+        )
 
 
 def _byte_rate(audio_format: str) -> int:

@@ -25,9 +25,9 @@ from .errors import GreetingFailedError
 from .events import FunctionCallRequested
 from .floor import Heard, Owner, Proof, Refuted, Rejected, ResponseEnded, ResponseView, UserTurn
 from .lifecycle import NOT_STARTED, ON_THE_SERVICE, Phase, SpeechState, Trigger, move
+from .local_play import replace_heard
 from .outcome import FunctionCall, GreetingStatus
-from .receipts import receipt
-from .wire import cancel_event, delete_item_event, local_item_event, truncate_event
+from .wire import cancel_event, delete_item_event, truncate_event
 
 __all__ = ["Speaking"]
 
@@ -272,28 +272,13 @@ class Speaking:
             # skipped; reporting a cut-off now would make a second one possible.
             return
         if view.proof is Proof.LOCAL:
-            self._replace_local(speech, view, fact.played_ms)
+            replace_heard(self.core, speech, view, fact.played_ms)
         self._interrupted(speech, view, fact.played_ms)
         if speech.phase is Phase.PLAYING:
             self.agenda.settle(speech, now)
 
     def _interrupted(self, speech: SpeechState, view: ResponseView, played_ms: int) -> None:
         self.agenda.interrupted(speech, view, played_ms)
-
-    def _replace_local(self, speech: SpeechState, view: ResponseView, played_ms: int) -> None:
-        """A prerecorded greeting was cut off: the conversation keeps only what was heard."""
-        core = self.core
-        words = speech.words
-        heard, _, delivered = receipt(
-            words, view.transcript, played_ms=played_ms, total_ms=view.ms(view.queued_bytes)
-        )
-        if delivered or view.item_id is None:
-            return
-        core.out.send(delete_item_event(next(core.ids), view.item_id))
-        if heard:
-            core.out.send(
-                local_item_event(next(core.ids), next(core.ids), heard, view.previous_item_id)
-            )
 
     def _forget_item(self, view: ResponseView) -> None:
         """An item of ours nobody heard is deleted, when it is certainly ours."""
