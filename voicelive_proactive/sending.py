@@ -17,7 +17,7 @@ log = logging.getLogger("voicelive_proactive")
 class Sender:
     """Puts queued :class:`~voicelive_proactive.actions.Send` actions on the connection.
 
-    Whichever task flushes, events leave in the order they were queued (one deque); a task
+    Whichever task flushes, events leave in the order they were queued (one list); a task
     that finds another one sending waits for it to finish, so two sends never interleave.
     """
 
