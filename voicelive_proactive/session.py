@@ -98,8 +98,9 @@ class ProactiveSession:
             fallback alternative can do without. ``None`` means "not known yet".
         audio: Where sound goes: ``DEFAULT`` opens the default sound device, ``None``
             leaves audio to the app, or any :class:`AudioIO`.
-        guard: Decides "once". Share an :class:`OnceGuard` to greet once across sessions,
-            or use a shared store (:class:`RedisOnceGuard`) across processes.
+        guard: Decides "once". ``None``: once per session (nothing to ask). Share an
+            :class:`OnceGuard` to greet once across sessions, or use a shared store
+            (:class:`RedisOnceGuard`) across processes; a guard given is asked first.
         greet_when: ``"ready"`` (when the session is ready: the default), ``"manual"`` (only
             when :meth:`greet` is called) or :class:`AfterHello` (outbound calls: right
             after the callee's "hello"). A :class:`PrerecordedGreeting` with ``"ready"``
