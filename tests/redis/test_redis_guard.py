@@ -15,6 +15,9 @@ import voicelive_proactive as vp
 from .conftest import RedisServer
 
 ACQUIRED, TAKEN = vp.GuardResult.ACQUIRED, vp.GuardResult.TAKEN
+# Tests that read what the guard wrote, not how fast: a stall of the shared machine past the
+# guard's 0.5 s default made one of them read a key that was never written.
+SLOW_MACHINE = 5.0
 
 
 async def until(predicate: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
@@ -46,9 +49,9 @@ async def test_the_result_works_as_a_bool(redis_client: aioredis.Redis, key: str
 
 async def test_the_value_says_who_greeted_and_when(redis_client: aioredis.Redis, key: str) -> None:
     before = datetime.now(timezone.utc).replace(microsecond=0)
-    guard = vp.RedisOnceGuard(redis_client, key=key, ttl=60, owner="worker-7")
+    guard = vp.RedisOnceGuard(redis_client, timeout=SLOW_MACHINE, key=key, ttl=60, owner="worker-7")
     assert await guard.holder() is None
-    await guard.try_acquire()
+    assert await guard.try_acquire() is ACQUIRED
     record = json.loads(await redis_client.get(key))
     assert record["by"] == "worker-7"
     assert datetime.fromisoformat(record["at"]) >= before
@@ -59,20 +62,23 @@ async def test_default_owner_is_host_and_pid(redis_client: aioredis.Redis, key: 
     import os
     import socket
 
-    guard = vp.RedisOnceGuard(redis_client, key=key, ttl=60)
-    await guard.try_acquire()
+    guard = vp.RedisOnceGuard(redis_client, timeout=SLOW_MACHINE, key=key, ttl=60)
+    assert await guard.try_acquire() is ACQUIRED
     assert await guard.holder() == f"{socket.gethostname()}:{os.getpid()}"
 
 
 async def test_int_ttl_is_set_in_seconds(redis_client: aioredis.Redis, key: str) -> None:
-    await vp.RedisOnceGuard(redis_client, key=key, ttl=24 * 3600).try_acquire()
+    guard = vp.RedisOnceGuard(redis_client, timeout=SLOW_MACHINE, key=key, ttl=24 * 3600)
+    assert await guard.try_acquire() is ACQUIRED
     assert 23 * 3600 < await redis_client.ttl(key) <= 24 * 3600
 
 
 async def test_timedelta_ttl(redis_client: aioredis.Redis, key: str) -> None:
-    guard = vp.RedisOnceGuard(redis_client, key=key, ttl=timedelta(minutes=90, milliseconds=500))
+    guard = vp.RedisOnceGuard(
+        redis_client, timeout=SLOW_MACHINE, key=key, ttl=timedelta(minutes=90, milliseconds=500)
+    )
     assert guard.ttl == timedelta(minutes=90, milliseconds=500)
-    await guard.try_acquire()
+    assert await guard.try_acquire() is ACQUIRED
     assert 89 * 60_000 < await redis_client.pttl(key) <= 90 * 60_000 + 500
 
 
