@@ -51,6 +51,31 @@ def ready(td: dict[str, Any] | None = TURNS) -> dict[str, Any]:
     return {"type": "session.updated", "session": {"id": "s", "turn_detection": td}}
 
 
+def tool_call_response(
+    response_id: str, metadata: dict[str, str] | None = None, *, status: str | None = None
+) -> list[dict[str, Any]]:
+    """A response that only calls ``lookup`` (call_1), completed."""
+    call = {"type": "function_call", "id": "fc", "call_id": "call_1", "name": "lookup"}
+    item = {**call, "arguments": "{}", **({"status": status} if status else {})}
+    response = {"id": response_id, **({"metadata": metadata} if metadata else {})}
+    return [
+        {"type": "response.created", "response": response},
+        {"type": "response.output_item.added", "response_id": response_id, "item": call},
+        {
+            "type": "response.function_call_arguments.done",
+            "response_id": response_id,
+            "item_id": "fc",
+            "call_id": "call_1",
+            "name": "lookup",
+            "arguments": "{}",
+        },
+        {
+            "type": "response.done",
+            "response": {**response, "status": "completed", "output": [item]},
+        },
+    ]
+
+
 async def test_an_earlier_override_is_given_back_after_a_later_one_was_rejected() -> None:
     # The app's two start-up updates race the library's override: the override built on the
     # first one lands, the corrected one (on the app's second) is refused. What the service
@@ -131,24 +156,7 @@ async def test_a_tool_answer_whose_reply_was_refused_does_not_hold_speech_foreve
     # refused: no response will follow. Proactive speech waits a grace period, not forever.
     c = Call(greet_when="manual")
     await c.d(ready({**TURNS, "create_response": False}))  # the app answers turns itself
-    call = {"type": "function_call", "id": "fc", "call_id": "call_1", "name": "lookup"}
-    done = {
-        "type": "response.done",
-        "response": {"id": "r1", "status": "completed", "output": [{**call, "arguments": "{}"}]},
-    }
-    await c.d(
-        {"type": "response.created", "response": {"id": "r1"}},
-        {"type": "response.output_item.added", "response_id": "r1", "item": call},
-        {
-            "type": "response.function_call_arguments.done",
-            "response_id": "r1",
-            "item_id": "fc",
-            "call_id": "call_1",
-            "name": "lookup",
-            "arguments": "{}",
-        },
-        done,
-    )
+    await c.d(*tool_call_response("r1"))
     output = {"type": "function_call_output", "call_id": "call_1", "output": "{}"}
     await c.d({"type": "conversation.item.created", "item": output})
     await c.d(STARTED)  # the user speaks; the app's response.create is refused (busy)
@@ -330,24 +338,7 @@ async def test_our_tool_call_whose_continuation_never_comes_does_not_hold_speech
     speech = c.p.say("Let me look that up.")
     await c.settle()
     tag = {"voicelive_proactive": c.creates()[0]["event_id"]}
-    call = {"type": "function_call", "id": "fc", "call_id": "call_1", "name": "lookup"}
-    output = [{**call, "arguments": "{}", "status": "completed"}]
-    await c.d(
-        {"type": "response.created", "response": {"id": "r1", "metadata": tag}},
-        {"type": "response.output_item.added", "response_id": "r1", "item": call},
-        {
-            "type": "response.function_call_arguments.done",
-            "response_id": "r1",
-            "item_id": "fc",
-            "call_id": "call_1",
-            "name": "lookup",
-            "arguments": "{}",
-        },
-        {
-            "type": "response.done",
-            "response": {"id": "r1", "status": "completed", "output": output, "metadata": tag},
-        },
-    )
+    await c.d(*tool_call_response("r1", tag, status="completed"))
     answer = {"type": "function_call_output", "call_id": "call_1", "output": "{}"}
     await c.d({"type": "conversation.item.created", "item": answer})
     # Another response starts first: tagged, so certainly not the continuation (the service
